@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+const roles = z
+  .string()
+  .transform((v) => v.split(',').map((r) => r.trim()))
+  .pipe(z.array(z.enum(['api', 'ingest', 'worker'])).min(1));
+
+/**
+ * Deployment settings, read once from the environment at start. Every variable is listed in the
+ * README; a wrong value stops the process with a message naming the variable.
+ */
+export const configSchema = z
+  .object({
+    PORT: port.default(8080),
+    HOST: z.string().default('0.0.0.0'),
+    DATA_DIR: z.string().min(1).default('./data'),
+    DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    DATABASE_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier')
+      .default('public'),
+    REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+    REDIS_SERVER_PATH: z.string().default('redis-server'),
+    S3_ENDPOINT: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    S3_ACCESS_KEY: optionalText,
+    S3_SECRET_KEY: optionalText,
+    S3_BUCKET: optionalText.pipe(
+      z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+        .optional(),
+    ),
+    S3_REGION: z.string().default('us-east-1'),
+    ADMIN_PASSWORD: optionalText.pipe(z.string().min(8, 'must be at least 8 characters').optional()),
+    SECRET_KEY: optionalText.pipe(
+      z
+        .string()
+        .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (32 bytes)')
+        .optional(),
+    ),
+    FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+    FFPROBE_PATH: z.string().min(1).default('ffprobe'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ROLES: roles.default(['api', 'ingest', 'worker']),
+    TOKEN_TTL_HOURS: z.coerce
+      .number()
+      .positive()
+      .max(24 * 30)
+      .default(12),
+    BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50_000_000).default(1_000_000),
+    LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
+    LOGIN_BLOCK_SECONDS: z.coerce.number().int().min(1).default(900),
+    RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+    BATCH_RETENTION_DAYS: z.coerce.number().int().min(730).default(730),
+    BATCH_MARGIN_MINUTES: z.coerce.number().int().min(0).max(240).default(15),
+    SEGMENT_SECONDS: z.coerce.number().int().min(2).max(600).default(10),
+    CLOCK_SKEW_LIMIT_MS: z.coerce.number().int().min(100).default(2000),
+    STALL_TIMEOUT_MS: z.coerce.number().int().min(500).default(2000),
+    LEASE_MS: z.coerce.number().int().min(1000).default(10_000),
+    LIVE_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+    READINESS_LEAD_MINUTES: z.coerce.number().int().min(1).max(1440).default(30),
+  })
+  .superRefine((c, ctx) => {
+    const s3 = [c.S3_ENDPOINT, c.S3_ACCESS_KEY, c.S3_SECRET_KEY, c.S3_BUCKET];
+    if (s3.some((v) => v !== undefined) && s3.some((v) => v === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['S3_ENDPOINT'],
+        message: 'S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY and S3_BUCKET must be set together',
+      });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Reads and checks the configuration; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`),
+    );
+  }
+  return parsed.data;
+}

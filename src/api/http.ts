@@ -1,0 +1,166 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { ZodError, ZodType } from 'zod';
+import type { Actor } from '../access/actor.js';
+import type { UserService } from '../access/users.js';
+import {
+  DomainError,
+  ForbiddenError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  ValidationError,
+  type ErrorDetail,
+} from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { Route } from './route.js';
+
+export const API_BASE = '/api/v1';
+
+function zodDetails(err: ZodError): ErrorDetail[] {
+  return err.issues.flatMap((issue) => {
+    const base = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((k) => ({ path: [...base, k].join('.'), message: 'is not a known field' }));
+    }
+    return [{ path: base.join('.') || '(body)', message: issue.message }];
+  });
+}
+
+function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) {
+    const details = zodDetails(result.error);
+    throw new ValidationError(
+      `invalid ${where}: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`,
+      details,
+    );
+  }
+  return result.data;
+}
+
+const bearer = (req: Request): string | null => {
+  const h = req.headers.authorization;
+  const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
+  return m ? m[1]! : null;
+};
+
+/** Maps parse failures of the JSON body parser to the API's error shape. */
+function bodyParserError(err: { type?: string; status?: number }): DomainError | null {
+  switch (err.type) {
+    case 'entity.too.large':
+      return new DomainError(413, 'payload_too_large', 'request body is too large');
+    case 'entity.parse.failed':
+      return new DomainError(400, 'malformed_json', 'request body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new DomainError(415, 'unsupported_encoding', 'request body must be UTF-8 JSON');
+    case 'invalid.utf8':
+      return new DomainError(400, 'invalid_encoding', 'request body is not valid UTF-8');
+    default:
+      return null;
+  }
+}
+
+export interface HttpDeps {
+  routes: Route[];
+  users: UserService;
+  metrics: Metrics;
+  log: Logger;
+  bodyLimit: number;
+  /** Extra handlers mounted before the API (static web UI, media proxies). */
+  mount?: (app: express.Express) => void;
+}
+
+export function createHttpApp(deps: HttpDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const end = deps.metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route =
+        (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
+      end({ method: req.method, route: `${req.baseUrl}${route}`, status: String(res.statusCode) });
+    });
+    next();
+  });
+
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.use(
+    express.json({
+      limit: deps.bodyLimit,
+      strict: false,
+      verify: (_req, _res, buf) => {
+        try {
+          utf8.decode(buf);
+        } catch {
+          throw Object.assign(new Error('invalid utf-8'), { type: 'invalid.utf8', status: 400 });
+        }
+      },
+    }),
+  );
+
+  deps.mount?.(app);
+
+  const router = express.Router();
+  for (const r of deps.routes) {
+    router[r.method](r.path, async (req: Request, res: Response) => {
+      let actor: Actor | null = null;
+      if (r.roles !== 'public') {
+        const token = bearer(req);
+        if (!token) throw new UnauthorizedError('missing bearer token');
+        actor = await deps.users.authenticate(token);
+        if (r.roles !== 'any' && !r.roles.includes(actor.role))
+          throw new ForbiddenError(`role '${actor.role}' may not ${r.summary.toLowerCase()}`);
+      }
+      if (
+        r.body &&
+        req.body !== undefined &&
+        (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))
+      ) {
+        throw new ValidationError('request body must be a JSON object', [
+          { path: '(body)', message: 'must be a JSON object' },
+        ]);
+      }
+      const params = parse(r.params, req.params, 'path');
+      const query = parse(r.query, req.query, 'query');
+      const body = parse(r.body, req.body, 'body');
+      const result = await r.handler({ body, query, params, actor: actor as Actor, req, res });
+      if (res.headersSent) return;
+      if (result === undefined) res.status(r.status ?? 204).end();
+      else res.status(r.status ?? 200).json(result);
+    });
+  }
+  app.use(API_BASE, router);
+
+  app.use((req: Request, res: Response) => {
+    res.status(404).json({ error: { code: 'not_found', message: `no route ${req.method} ${req.path}` } });
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const domain = err instanceof DomainError ? err : bodyParserError(err as { type?: string });
+    if (domain) {
+      if (domain instanceof TooManyRequestsError)
+        res.setHeader('Retry-After', String(domain.retryAfterSeconds));
+      if (!res.headersSent) {
+        res
+          .status(domain.status)
+          .json({
+            error: {
+              code: domain.code,
+              message: domain.message,
+              ...(domain.details ? { details: domain.details } : {}),
+            },
+          });
+      }
+      return;
+    }
+    deps.log.error({ err, method: req.method, path: req.path }, 'request failed');
+    if (!res.headersSent) res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
+    else res.destroy();
+  });
+  return app;
+}

@@ -1,0 +1,5 @@
+import type { Migration } from './types.js';
+import { registry } from './001-registry.js';
+
+/** Every migration, in version order. Add new ones at the end; never edit one that has shipped. */
+export const migrations: Migration[] = [registry].sort((a, b) => a.version - b.version);

@@ -1,0 +1,97 @@
+import path from 'node:path';
+import type { Config } from '../config/schema.js';
+import { UserService } from './access/users.js';
+import { AuditLog } from './audit/audit-log.js';
+import { CameraRegistry } from './ingest/cameras.js';
+import { CameraOnboarding } from './ingest/onboarding.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import { openDb, type Db } from './platform/db.js';
+import type { Logger } from './platform/logger.js';
+import { createMetrics, type Metrics } from './platform/metrics.js';
+import { connectRedis, resolveRedis, type Redis } from './platform/redis.js';
+import { loadSecretKey, SecretBox } from './platform/secret-box.js';
+import { LocalFootageStore, type FootageStore } from './recording/footage-store.js';
+import { BatchService } from './sites/batches.js';
+import { SiteService } from './sites/sites.js';
+import { UnitService } from './sites/units.js';
+
+/** Everything the API, ingest and workers share; built once per process. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  db: Db;
+  redis: Redis;
+  redisUrl: string;
+  metrics: Metrics;
+  store: FootageStore;
+  audit: AuditLog;
+  users: UserService;
+  units: UnitService;
+  sites: SiteService;
+  batches: BatchService;
+  cameras: CameraRegistry;
+  onboarding: CameraOnboarding;
+  close(): Promise<void>;
+}
+
+export async function createServices(
+  config: Config,
+  log: Logger,
+  clock: Clock = systemClock,
+): Promise<Services> {
+  const closers: (() => Promise<unknown>)[] = [];
+  try {
+    const db = await openDb(
+      { databaseUrl: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, dataDir: config.DATA_DIR },
+      log,
+    );
+    closers.push(() => db.close());
+    const redisEndpoint = await resolveRedis(
+      { redisUrl: config.REDIS_URL, dataDir: config.DATA_DIR, serverPath: config.REDIS_SERVER_PATH },
+      log,
+    );
+    closers.push(() => redisEndpoint.close());
+    const redis = connectRedis(redisEndpoint.url);
+    redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+    closers.push(() => redis.quit().catch(() => redis.disconnect()));
+
+    const secrets = new SecretBox(await loadSecretKey(config.SECRET_KEY, config.DATA_DIR));
+    const audit = new AuditLog(db, clock);
+    const users = new UserService(db, audit, clock, redis, {
+      tokenTtlHours: config.TOKEN_TTL_HOURS,
+      maxFailures: config.LOGIN_MAX_FAILURES,
+      blockSeconds: config.LOGIN_BLOCK_SECONDS,
+      limiterPrefix: `ess:${config.DATABASE_SCHEMA}`,
+    });
+    await users.bootstrapAdmin(config.ADMIN_PASSWORD, log);
+    const sites = new SiteService(db, audit);
+    const cameras = new CameraRegistry(db, audit, sites, secrets, clock);
+    const store = new LocalFootageStore(path.join(config.DATA_DIR, 'footage'));
+
+    return {
+      config,
+      log,
+      clock,
+      db,
+      redis,
+      redisUrl: redisEndpoint.url,
+      metrics: createMetrics(),
+      store,
+      audit,
+      users,
+      units: new UnitService(db, audit),
+      sites,
+      batches: new BatchService(db, audit, clock),
+      cameras,
+      onboarding: new CameraOnboarding(cameras),
+      close: async () => {
+        for (const close of closers.reverse())
+          await close().catch((err) => log.warn({ err }, 'close failed'));
+      },
+    };
+  } catch (err) {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,173 @@
+import type { Actor } from '../access/actor.js';
+import { canWriteUnit, siteScope } from '../access/scope.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Db, Queryable } from '../platform/db.js';
+import { ConflictError, ForbiddenError, invalidField, NotFoundError } from '../platform/errors.js';
+import { newId } from '../platform/ids.js';
+import { cursorCondition, toPage, type ListQuery, type Page } from '../platform/pagination.js';
+import type { CoverageView, SiteCreate, SiteView } from './schemas.js';
+
+interface SiteRow {
+  id: string;
+  unit_id: string;
+  name: string;
+  address: string | null;
+  created_at: Date;
+}
+interface ZoneRow {
+  id: string;
+  site_id: string;
+  name: string;
+}
+
+/** Cameras whose picture counts as coverage: online, not degraded below the picture floor. */
+export const HEALTHY_STATUSES = ['online'];
+
+/** Assessment sites (exam rooms, workshops) and their zones (work stations). */
+export class SiteService {
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async create(actor: Actor, input: SiteCreate): Promise<SiteView> {
+    if (!canWriteUnit(actor, input.unitId)) {
+      if (actor.role === 'unit_operator') throw invalidField('unitId', 'no such unit');
+      throw new ForbiddenError();
+    }
+    return this.db.transaction(async (tx) => {
+      const [unit] = await tx.query('SELECT id FROM units WHERE id = $1', [input.unitId]);
+      if (!unit) throw invalidField('unitId', 'no such unit');
+      const id = newId();
+      await tx.query('INSERT INTO sites (id, unit_id, name, address) VALUES ($1, $2, $3, $4)', [
+        id,
+        input.unitId,
+        input.name,
+        input.address ?? null,
+      ]);
+      for (const zone of input.zones) {
+        await tx.query('INSERT INTO zones (id, site_id, name) VALUES ($1, $2, $3)', [newId(), id, zone.name]);
+      }
+      await this.audit.record(
+        actor,
+        {
+          action: 'site.create',
+          subjectType: 'site',
+          subjectId: id,
+          details: { name: input.name, zones: input.zones.length },
+        },
+        tx,
+      );
+      return this.load(tx, id);
+    });
+  }
+
+  async addZone(
+    actor: Actor,
+    siteId: string,
+    name: string,
+  ): Promise<{ id: string; siteId: string; name: string }> {
+    const site = await this.getRow(actor, siteId);
+    if (!canWriteUnit(actor, site.unit_id)) throw new ForbiddenError();
+    return this.db.transaction(async (tx) => {
+      const [dup] = await tx.query('SELECT id FROM zones WHERE site_id = $1 AND name = $2', [siteId, name]);
+      if (dup)
+        throw new ConflictError(`zone '${name}' exists on this site`, [
+          { path: 'name', message: 'is already used on this site' },
+        ]);
+      const id = newId();
+      await tx.query('INSERT INTO zones (id, site_id, name) VALUES ($1, $2, $3)', [id, siteId, name]);
+      await this.audit.record(
+        actor,
+        { action: 'zone.create', subjectType: 'zone', subjectId: id, details: { siteId, name } },
+        tx,
+      );
+      return { id, siteId, name };
+    });
+  }
+
+  /** The site row if the actor may see it; 404 otherwise, also for other units' sites. */
+  async getRow(actor: Actor, id: string): Promise<SiteRow> {
+    const scope = siteScope(actor, 'id', 'unit_id', 2);
+    const [row] = await this.db.query<SiteRow>(`SELECT * FROM sites WHERE id = $1 AND ${scope.sql}`, [
+      id,
+      ...scope.params,
+    ]);
+    if (!row) throw new NotFoundError('site');
+    return row;
+  }
+
+  async get(actor: Actor, id: string): Promise<SiteView & { coverage: CoverageView[] }> {
+    await this.getRow(actor, id);
+    return { ...(await this.load(this.db, id)), coverage: await this.coverage(id) };
+  }
+
+  async list(actor: Actor, q: ListQuery): Promise<Page<SiteView>> {
+    const scope = siteScope(actor, 'id', 'unit_id', 1);
+    const after = cursorCondition(q, 1 + scope.params.length);
+    const rows = await this.db.query<SiteRow>(
+      `SELECT * FROM sites WHERE ${scope.sql} AND ${after.sql} ORDER BY created_at, id LIMIT ${q.limit + 1}`,
+      [...scope.params, ...after.params],
+    );
+    const zones = await this.zonesOf(
+      this.db,
+      rows.map((r) => r.id),
+    );
+    return toPage(rows, q, (r) => this.view(r, zones));
+  }
+
+  /** Each zone, the cameras assigned to it now, and whether at least one of them is healthy. */
+  async coverage(siteId: string): Promise<CoverageView[]> {
+    const rows = await this.db.query<{ zone_id: string; camera_id: string | null; status: string | null }>(
+      `SELECT z.id AS zone_id, c.id AS camera_id, c.status
+       FROM zones z
+       LEFT JOIN camera_zones cz ON cz.zone_id = z.id AND cz.assigned_to IS NULL
+       LEFT JOIN cameras c ON c.id = cz.camera_id AND c.deleted_at IS NULL
+       WHERE z.site_id = $1 ORDER BY z.created_at, z.id, c.id`,
+      [siteId],
+    );
+    const byZone = new Map<string, CoverageView>();
+    for (const r of rows) {
+      const entry = byZone.get(r.zone_id) ?? {
+        zoneId: r.zone_id,
+        covered: false,
+        cameraIds: [],
+        healthyCameraIds: [],
+      };
+      if (r.camera_id) {
+        entry.cameraIds.push(r.camera_id);
+        if (r.status && HEALTHY_STATUSES.includes(r.status)) entry.healthyCameraIds.push(r.camera_id);
+      }
+      entry.covered = entry.healthyCameraIds.length > 0;
+      byZone.set(r.zone_id, entry);
+    }
+    return [...byZone.values()];
+  }
+
+  private async load(q: Queryable, id: string): Promise<SiteView> {
+    const [row] = await q.query<SiteRow>('SELECT * FROM sites WHERE id = $1', [id]);
+    if (!row) throw new NotFoundError('site');
+    return this.view(row, await this.zonesOf(q, [id]));
+  }
+
+  private async zonesOf(q: Queryable, siteIds: string[]): Promise<ZoneRow[]> {
+    if (siteIds.length === 0) return [];
+    return q.query<ZoneRow>(
+      'SELECT id, site_id, name FROM zones WHERE site_id = ANY($1) ORDER BY created_at, id',
+      [siteIds],
+    );
+  }
+
+  private view(r: SiteRow, zones: ZoneRow[]): SiteView {
+    return {
+      id: r.id,
+      unitId: r.unit_id,
+      name: r.name,
+      address: r.address,
+      createdAt: r.created_at.toISOString(),
+      zones: zones
+        .filter((z) => z.site_id === r.id)
+        .map((z) => ({ id: z.id, siteId: z.site_id, name: z.name })),
+    };
+  }
+}

@@ -6,6 +6,7 @@ import { CameraRegistry } from './ingest/cameras.js';
 import { CameraOnboarding } from './ingest/onboarding.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openDb, type Db } from './platform/db.js';
+import { EventBus } from './platform/event-bus.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
 import { connectRedis, resolveRedis, type Redis } from './platform/redis.js';
@@ -24,6 +25,7 @@ export interface Services {
   redis: Redis;
   redisUrl: string;
   metrics: Metrics;
+  events: EventBus;
   store: FootageStore;
   audit: AuditLog;
   users: UserService;
@@ -56,6 +58,10 @@ export async function createServices(
     redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
     closers.push(() => redis.quit().catch(() => redis.disconnect()));
 
+    const events = new EventBus(redis, redisEndpoint.url, `ess:${config.DATABASE_SCHEMA}:events`, log);
+    await events.start();
+    closers.push(() => events.close());
+
     const secrets = new SecretBox(await loadSecretKey(config.SECRET_KEY, config.DATA_DIR));
     const audit = new AuditLog(db, clock);
     const users = new UserService(db, audit, clock, redis, {
@@ -77,6 +83,7 @@ export async function createServices(
       redis,
       redisUrl: redisEndpoint.url,
       metrics: createMetrics(),
+      events,
       store,
       audit,
       users,

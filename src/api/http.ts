@@ -146,15 +146,13 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       if (domain instanceof TooManyRequestsError)
         res.setHeader('Retry-After', String(domain.retryAfterSeconds));
       if (!res.headersSent) {
-        res
-          .status(domain.status)
-          .json({
-            error: {
-              code: domain.code,
-              message: domain.message,
-              ...(domain.details ? { details: domain.details } : {}),
-            },
-          });
+        res.status(domain.status).json({
+          error: {
+            code: domain.code,
+            message: domain.message,
+            ...(domain.details ? { details: domain.details } : {}),
+          },
+        });
       }
       return;
     }

@@ -1,11 +1,35 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
+
+export interface ByteRange {
+  start: number;
+  /** Inclusive, as in HTTP Range. */
+  end?: number;
+}
 
 /** Where footage objects live: S3-compatible object storage or the local disk (embedded default). */
 export interface FootageStore {
   readonly kind: 'local' | 's3';
   /** Throws when the store cannot be written; tells whether objects can be locked (WORM). */
   check(): Promise<{ objectLock: boolean }>;
+  /** Stores a file under key; idempotent (same key, same bytes). retainUntil sets Object Lock where supported. */
+  put(key: string, filePath: string, opts?: { retainUntil?: Date; sha256?: string }): Promise<void>;
+  get(key: string, range?: ByteRange): Promise<Readable>;
+  /** Null when the object does not exist. */
+  stat(key: string): Promise<{ bytes: number } | null>;
+  delete(key: string): Promise<void>;
+}
+
+/** Object keys are relative paths of safe segments only: no '..', no absolute paths, no odd characters. */
+export function assertSafeKey(key: string): void {
+  if (
+    !/^[A-Za-z0-9_.\-]+(\/[A-Za-z0-9_.\-]+)*$/.test(key) ||
+    key.split('/').some((p) => p === '.' || p === '..')
+  ) {
+    throw new Error(`unsafe object key: ${JSON.stringify(key)}`);
+  }
 }
 
 /** Footage on the local disk under DATA_DIR/footage. */
@@ -19,5 +43,38 @@ export class LocalFootageStore implements FootageStore {
     await writeFile(probe, 'ok');
     await rm(probe);
     return { objectLock: false };
+  }
+
+  private file(key: string): string {
+    assertSafeKey(key);
+    return path.join(this.root, key);
+  }
+
+  async put(key: string, filePath: string): Promise<void> {
+    const target = this.file(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    // Copy then rename, so a crash never leaves a half-written object under its final key.
+    const tmp = `${target}.partial-${process.pid}`;
+    await copyFile(filePath, tmp);
+    await rename(tmp, target);
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const file = this.file(key);
+    await stat(file);
+    return createReadStream(file, range ? { start: range.start, end: range.end } : {});
+  }
+
+  async stat(key: string): Promise<{ bytes: number } | null> {
+    try {
+      return { bytes: (await stat(this.file(key))).size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.file(key), { force: true });
   }
 }

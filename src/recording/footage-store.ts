@@ -25,7 +25,7 @@ export interface FootageStore {
 /** Object keys are relative paths of safe segments only: no '..', no absolute paths, no odd characters. */
 export function assertSafeKey(key: string): void {
   if (
-    !/^[A-Za-z0-9_.\-]+(\/[A-Za-z0-9_.\-]+)*$/.test(key) ||
+    !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(key) ||
     key.split('/').some((p) => p === '.' || p === '..')
   ) {
     throw new Error(`unsafe object key: ${JSON.stringify(key)}`);

@@ -1,0 +1,74 @@
+import { parseArgs } from 'node:util';
+import { startLab } from './index.js';
+
+const USAGE = `usage: npm run lab -- --cameras N [--mode live|scale] [--width 1280 --height 720 --fps 15]
+                      [--name-prefix "Room A"] [--discovery]`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      cameras: { type: 'string', default: '2' },
+      mode: { type: 'string' },
+      width: { type: 'string' },
+      height: { type: 'string' },
+      fps: { type: 'string' },
+      'name-prefix': { type: 'string' },
+      discovery: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const int = (v: string | undefined) => (v === undefined ? undefined : Number.parseInt(v, 10));
+  const mode = values.mode;
+  if (mode !== undefined && mode !== 'live' && mode !== 'scale') throw new Error(USAGE);
+  const lab = await startLab({
+    cameras: int(values.cameras) ?? 2,
+    mode,
+    width: int(values.width),
+    height: int(values.height),
+    fps: int(values.fps),
+    namePrefix: values['name-prefix'],
+    discovery: values.discovery,
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`lab: ${signal}, stopping`);
+    lab.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGHUP', () => shutdown('SIGHUP'));
+
+  for (const c of lab.cameras) {
+    console.log(
+      JSON.stringify({
+        id: c.id,
+        name: c.name,
+        username: c.username,
+        password: c.password,
+        onvif: c.onvif.xaddr,
+        rtspMain: c.rtsp.main,
+        rtspSub: c.rtsp.sub,
+        snapshot: c.snapshotUrl,
+        main: c.main,
+        sub: c.sub,
+      }),
+    );
+  }
+  console.log(JSON.stringify({ control: lab.controlUrl, mode: lab.mode }));
+  console.error(`lab: ${lab.cameras.length} camera(s) running in ${lab.mode} mode; Ctrl-C to stop`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -7,6 +7,7 @@ import { CameraOnboarding } from './ingest/onboarding.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openDb, type Db } from './platform/db.js';
 import { EventBus } from './platform/event-bus.js';
+import { JobQueues } from './platform/jobs.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
 import { connectRedis, resolveRedis, type Redis } from './platform/redis.js';
@@ -26,6 +27,7 @@ export interface Services {
   redisUrl: string;
   metrics: Metrics;
   events: EventBus;
+  jobs: JobQueues;
   store: FootageStore;
   audit: AuditLog;
   users: UserService;
@@ -62,6 +64,9 @@ export async function createServices(
     await events.start();
     closers.push(() => events.close());
 
+    const jobs = new JobQueues(redisEndpoint.url, `ess:${config.DATABASE_SCHEMA}:jobs`, log);
+    closers.push(() => jobs.close());
+
     const secrets = new SecretBox(await loadSecretKey(config.SECRET_KEY, config.DATA_DIR));
     const audit = new AuditLog(db, clock);
     const users = new UserService(db, audit, clock, redis, {
@@ -84,6 +89,7 @@ export async function createServices(
       redisUrl: redisEndpoint.url,
       metrics: createMetrics(),
       events,
+      jobs,
       store,
       audit,
       users,

@@ -143,22 +143,12 @@ class Camera:
         media.connect("unprepared", self.on_media_unprepared, stream, entry)
         enc = entry["el"].get("enc")
         if enc is not None:
-            enc.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, self.on_raw_frame, entry)
             enc.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, self.on_encoded, entry)
         self.apply_entry(stream, entry)
 
     def on_media_unprepared(self, _media, stream, entry):
         if entry in stream.medias:
             stream.medias.remove(entry)
-
-    def on_raw_frame(self, _pad, _info, entry):
-        entry["count"] += 1
-        if self.state["lowFps"]:
-            # Keep 2 frames per second out of the configured rate: a camera short of CPU or light.
-            keep_every = max(1, round(self.lab.fps / 2))
-            if entry["count"] % keep_every != 0:
-                return Gst.PadProbeReturn.DROP
-        return Gst.PadProbeReturn.OK
 
     def on_encoded(self, _pad, _info, entry):
         entry.setdefault("sent", 0)
@@ -228,7 +218,9 @@ class Camera:
         box.set_property("bottom", -dy)
         div = (4 if stream.kind == "main" else 2) if s["lowResolution"] else 1
         ow, oh = (w // div) & ~1, (h // div) & ~1
-        set_caps(el["outcaps"], "video/x-raw,width=%d,height=%d" % (ow, oh))
+        # Low frame rate: videorate drops to 2 fps, as a camera short of light or CPU does.
+        rate = min(2, fps) if s["lowFps"] else fps
+        set_caps(el["outcaps"], "video/x-raw,width=%d,height=%d,framerate=%d/1" % (ow, oh, rate))
         el["enc"].set_property("bitrate", max(16, stream.bitrate // 24) if s["lowBitrate"] else stream.bitrate)
         self.update_overlay(entry)
 
@@ -245,7 +237,7 @@ class Camera:
             return
         el["osd"].set_property("text", self.osd_text())
         # The marker circles the frame: the moving part of the scene.
-        phase = (time.time() % 8.0) / 8.0 * 2 * math.pi
+        phase = (time.time() % 4.0) / 4.0 * 2 * math.pi
         el["mark"].set_property("xpos", 0.5 + 0.3 * math.cos(phase))
         el["mark"].set_property("ypos", 0.55 + 0.25 * math.sin(phase))
 
@@ -303,11 +295,12 @@ class Lab:
             "halignment=position xpos=0.5 ypos=0.5 "
             "! textoverlay name=osd font-desc=\"DejaVu Sans Mono {f}\" valignment=top halignment=left "
             "shaded-background=true "
-            "! videoscale ! capsfilter name=outcaps caps=video/x-raw,width={w},height={h} "
+            "! videoscale ! videorate drop-only=true "
+            "! capsfilter name=outcaps caps=video/x-raw,width={w},height={h},framerate={fps}/1 "
             "! x264enc name=enc tune=zerolatency speed-preset=ultrafast bitrate={br} key-int-max={gop} "
             "! video/x-h264,profile=constrained-baseline "
             "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
-        ).format(w=w, h=h, fps=fps, f=font, mf=font * 3, br=stream.bitrate, gop=fps * 2)
+        ).format(w=w, h=h, fps=fps, f=font, mf=font * 5, br=stream.bitrate, gop=fps * 2)
 
     # --- scale mode: pre-encoded access units looped from memory ------------------------------
     def load_variants(self, spec):

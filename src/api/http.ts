@@ -3,6 +3,7 @@ import type { ZodError, ZodType } from 'zod';
 import type { Actor } from '../access/actor.js';
 import type { UserService } from '../access/users.js';
 import {
+  ConflictError,
   DomainError,
   ForbiddenError,
   TooManyRequestsError,
@@ -60,6 +61,11 @@ function bodyParserError(err: { type?: string; status?: number }): DomainError |
     default:
       return null;
   }
+}
+
+/** Two requests racing past a service's own duplicate check meet the database's unique index. */
+function uniqueViolation(err: { code?: string }): DomainError | null {
+  return err?.code === '23505' ? new ConflictError('an object with these values already exists') : null;
 }
 
 export interface HttpDeps {
@@ -141,7 +147,10 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   });
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const domain = err instanceof DomainError ? err : bodyParserError(err as { type?: string });
+    const domain =
+      err instanceof DomainError
+        ? err
+        : (bodyParserError(err as { type?: string }) ?? uniqueViolation(err as { code?: string }));
     if (domain) {
       if (domain instanceof TooManyRequestsError)
         res.setHeader('Retry-After', String(domain.retryAfterSeconds));

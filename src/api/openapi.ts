@@ -1,7 +1,21 @@
 import { z, type ZodType } from 'zod';
 import type { Route } from './route.js';
 
-const schema = (s: ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
+const schema = (s: ZodType, io: 'input' | 'output') => {
+  // Embedded schemas inherit the document's dialect (OpenAPI 3.1 = JSON Schema 2020-12).
+  const { $schema: _dialect, ...json } = z.toJSONSchema(s, { io, unrepresentable: 'any' });
+  return json;
+};
+
+/** getUnitsById, postSitesByIdZones, ...: stable names for client generators. */
+const operationId = (method: string, path: string) =>
+  method +
+  path
+    .split('/')
+    .filter(Boolean)
+    .map((p) => (p.startsWith(':') ? `By${p[1]!.toUpperCase()}${p.slice(2)}` : p))
+    .map((p) => p.replace(/(^|[-_.])(\w)/g, (_m, _sep, c: string) => c.toUpperCase()))
+    .join('');
 
 function parameters(s: ZodType | undefined, where: 'query' | 'path') {
   if (!s) return [];
@@ -32,6 +46,38 @@ const errorSchema = {
   },
 };
 
+const plain = (summary: string, id: string, type: string) => ({
+  get: {
+    operationId: id,
+    summary,
+    tags: ['operations'],
+    security: [],
+    responses: { '200': { description: 'success', content: { [type]: {} } } },
+  },
+});
+
+/** The probes and metrics that app.ts mounts outside the route table, so the document lists them too. */
+function operationPaths(basePath: string): Record<string, Record<string, unknown>> {
+  const readiness = {
+    get: {
+      ...plain('Readiness: database, Redis and storage reachable', 'getReadyz', 'application/json').get,
+      responses: {
+        '200': { description: 'ready', content: { 'application/json': {} } },
+        '503': { description: 'a dependency is down', content: { 'application/json': {} } },
+      },
+    },
+  };
+  return {
+    '/healthz': plain('Liveness: the process is up', 'getHealthz', 'application/json'),
+    '/readyz': readiness,
+    [`${basePath}/readyz`]: {
+      get: { ...readiness.get, operationId: 'getApiReadyz' },
+    },
+    '/metrics': plain('Prometheus metrics', 'getMetrics', 'text/plain'),
+    [`${basePath}/openapi.json`]: plain('This document', 'getOpenapi', 'application/json'),
+  };
+}
+
 /** The OpenAPI 3.1 document, built from the same route schemas that validate requests. */
 export function openApiDocument(routes: Route[], basePath: string) {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -40,6 +86,7 @@ export function openApiDocument(routes: Route[], basePath: string) {
     const ok = String(r.status ?? 200);
     paths[p] ??= {};
     paths[p][r.method] = {
+      operationId: operationId(r.method, r.path),
       summary: r.summary,
       tags: [r.tag],
       ...(r.roles === 'public'
@@ -67,6 +114,7 @@ export function openApiDocument(routes: Route[], basePath: string) {
       },
     };
   }
+  Object.assign(paths, operationPaths(basePath));
   return {
     openapi: '3.1.0',
     info: { title: 'Exam-site video supervision API', version: '1' },

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { z, type ZodType } from 'zod';
 import type { Actor, Role } from '../access/actor.js';
+import { id } from '../platform/validation.js';
 
 export type Method = 'get' | 'post' | 'put' | 'delete';
 
@@ -39,9 +40,7 @@ export function route<B = undefined, Q = undefined, P = undefined>(r: Route<B, Q
   return r as unknown as Route;
 }
 
-export const idParams = z.strictObject({
-  id: z.string().refine((v) => /^[0-9a-f-]{36}$/.test(v), 'must be an id (UUID)'),
-});
+export const idParams = z.strictObject({ id });
 
 export const listOf = <T extends ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });

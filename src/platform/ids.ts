@@ -2,5 +2,5 @@ import { randomUUID } from 'node:crypto';
 
 export const newId = (): string => randomUUID();
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const isId = (v: string): boolean => uuidPattern.test(v);

@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import { isId } from './ids.js';
+import { uuidPattern } from './ids.js';
 
 // Control characters (NUL included) are refused: Postgres rejects NUL and they hide text from auditors.
 // eslint-disable-next-line no-control-regex
 const controlChars = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+// A lone surrogate (JSON "\ud800") is not text: Postgres would silently store U+FFFD instead.
+const loneSurrogate = /[\uD800-\uDFFF]/u;
 
 /** A human-entered text field: trimmed, not empty, bounded, no control characters. */
 export const text = (max: number) =>
@@ -12,9 +14,10 @@ export const text = (max: number) =>
     .trim()
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`)
-    .refine((v) => !controlChars.test(v), 'must not contain control characters');
+    .refine((v) => !controlChars.test(v), 'must not contain control characters')
+    .refine((v) => !loneSurrogate.test(v), 'must be valid Unicode text');
 
-export const id = z.string().refine(isId, 'must be an id (UUID)');
+export const id = z.string().regex(uuidPattern, 'must be an id (UUID)');
 
 /** ISO 8601 date-time with an explicit offset, parsed to a Date. */
 export const instant = z.iso
@@ -39,10 +42,16 @@ export function creditCodeProblem(code: string): string | null {
   return code[17] === expected ? null : `check character is wrong (expected '${expected}')`;
 }
 
-export const creditCode = z.string().superRefine((v, ctx) => {
-  const problem = creditCodeProblem(v);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+export const creditCode = z
+  .string()
+  .superRefine((v, ctx) => {
+    const problem = creditCodeProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .meta({
+    description: 'Unified social credit code (GB 32100-2015), upper case, with its check character',
+    pattern: '^[0-9A-HJ-NPQRTUWXY]{18}$',
+  });
 
 /** 《国家职业分类大典》 code: major-middle-minor-detail, e.g. 6-18-01-01. */
 export const occupationCode = z

@@ -38,6 +38,16 @@ export interface DomainEvents {
   'segment.closed': { cameraId: string; path: string; startedAt: string; endedAt: string };
   /** A service-level fault (storage, upload, spool pressure) started or ended. */
   'service.fault': { kind: string; active: boolean; at: string; detail?: string };
+  /** A batch session's readiness check failed (active) or passed again (inactive), with the problems found. */
+  'session.not_ready': {
+    batchId: string;
+    sessionId: string;
+    siteId: string;
+    unitId: string;
+    active: boolean;
+    at: string;
+    problems: string[];
+  };
 }
 export type EventName = keyof DomainEvents;
 

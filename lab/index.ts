@@ -65,7 +65,11 @@ export interface Lab {
   cameras: LabCamera[];
   controlUrl: string;
   mode: 'live' | 'scale';
-  inject(cameraId: string, kind: LabFaultKind, opts?: { durationMs?: number; skewMs?: number }): Promise<void>;
+  inject(
+    cameraId: string,
+    kind: LabFaultKind,
+    opts?: { durationMs?: number; skewMs?: number },
+  ): Promise<void>;
   clear(cameraId: string, kind?: LabFaultKind): Promise<void>;
   faults(cameraId: string): ActiveFault[];
   stop(): Promise<void>;
@@ -153,7 +157,8 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
       id: spec.id,
       name: spec.name,
       username: spec.username,
-      acceptedPassword: () => (rtRef.rt?.faults.has('wrong_credentials') ? rtRef.rt.wrongPassword : spec.password),
+      acceptedPassword: () =>
+        rtRef.rt?.faults.has('wrong_credentials') ? rtRef.rt.wrongPassword : spec.password,
       skewMs: () => rtRef.rt?.faults.get('clock_skew')?.skewMs ?? 0,
       rtspPort: () => rtsp.ports[spec.id] ?? 0,
       width,
@@ -201,14 +206,12 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
   let discovery: DiscoveryResponder | null = null;
   if (opts.discovery) {
     discovery = new DiscoveryResponder(() =>
-      [...runtimes.values()].map(
-        (rt): DiscoverableDevice => ({
-          endpoint: rt.info.endpoint,
-          xaddr: rt.info.onvif.xaddr,
-          scopes: rt.info.scopes,
-          online: () => !rt.faults.has('reboot'),
-        }),
-      ),
+      [...runtimes.values()].map((rt): DiscoverableDevice => ({
+        endpoint: rt.info.endpoint,
+        xaddr: rt.info.onvif.xaddr,
+        scopes: rt.info.scopes,
+        online: () => !rt.faults.has('reboot'),
+      })),
     );
     await discovery.start();
   }
@@ -293,12 +296,17 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
       return serial(cameraId, () => clearNow(rt, kind));
     },
     faults(cameraId) {
-      return [...runtime(cameraId).faults.values()].map(({ kind, until, skewMs }) => ({ kind, until, skewMs }));
+      return [...runtime(cameraId).faults.values()].map(({ kind, until, skewMs }) => ({
+        kind,
+        until,
+        skewMs,
+      }));
     },
     async stop() {
       if (stopped) return;
       stopped = true;
-      for (const rt of runtimes.values()) for (const f of rt.faults.values()) if (f.timer) clearTimeout(f.timer);
+      for (const rt of runtimes.values())
+        for (const f of rt.faults.values()) if (f.timer) clearTimeout(f.timer);
       await Promise.allSettled([
         control?.close(),
         discovery?.stop(),

@@ -41,7 +41,11 @@ export function runWithDeadline(cmd: string, args: string[], timeoutMs: number):
 }
 
 /** ffprobe's view of the first video stream; throws with ffprobe's message when it fails. */
-export async function probe(url: string, transport: Transport = 'tcp', timeoutMs = 15_000): Promise<ProbedStream> {
+export async function probe(
+  url: string,
+  transport: Transport = 'tcp',
+  timeoutMs = 15_000,
+): Promise<ProbedStream> {
   const r = await runWithDeadline(
     'ffprobe',
     [
@@ -61,7 +65,8 @@ export async function probe(url: string, transport: Transport = 'tcp', timeoutMs
     ],
     timeoutMs,
   );
-  if (r.code !== 0 || r.timedOut) throw new Error(`ffprobe failed (${r.timedOut ? 'timeout' : r.code}): ${r.stderr}`);
+  if (r.code !== 0 || r.timedOut)
+    throw new Error(`ffprobe failed (${r.timedOut ? 'timeout' : r.code}): ${r.stderr}`);
   const s = (
     JSON.parse(r.stdout.toString()) as {
       streams: { codec_name: string; width: number; height: number; r_frame_rate: string }[];
@@ -124,7 +129,8 @@ export async function grabGrey(url: string, o: GrabOptions = {}): Promise<GreyFr
   );
   const size = w * h;
   const frames: Uint8Array[] = [];
-  for (let off = 0; off + size <= r.stdout.length; off += size) frames.push(r.stdout.subarray(off, off + size));
+  for (let off = 0; off + size <= r.stdout.length; off += size)
+    frames.push(r.stdout.subarray(off, off + size));
   if (frames.length < n) {
     throw new Error(
       `got ${frames.length}/${n} frames (${r.timedOut ? 'timeout' : `exit ${r.code}`}): ${r.stderr.trim()}`,

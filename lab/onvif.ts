@@ -65,7 +65,8 @@ export function checkUsernameToken(envelopeObj: unknown, username: string, passw
   if (text(t.Username) !== username) return false;
   const pwNode = t.Password;
   const pw = text(pwNode);
-  const type = pwNode && typeof pwNode === 'object' ? String((pwNode as Record<string, unknown>)['@Type']) : '';
+  const type =
+    pwNode && typeof pwNode === 'object' ? String((pwNode as Record<string, unknown>)['@Type']) : '';
   if (type.endsWith('#PasswordText')) return pw === password;
   const nonce = Buffer.from(text(t.Nonce), 'base64');
   const created = text(t.Created);
@@ -260,7 +261,10 @@ export class OnvifDevice {
         return (
           `<tds:GetScopesResponse>` +
           scopes(c)
-            .map((s) => `<tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>${s}</tt:ScopeItem></tds:Scopes>`)
+            .map(
+              (s) =>
+                `<tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>${s}</tt:ScopeItem></tds:Scopes>`,
+            )
             .join('') +
           `</tds:GetScopesResponse>`
         );
@@ -273,7 +277,8 @@ export class OnvifDevice {
 
   private profileXml(kind: 'main' | 'sub', tag = 'Profiles'): string {
     const c = this.cam;
-    const [w, h, kbps] = kind === 'main' ? [c.width, c.height, c.mainKbps] : [c.subWidth, c.subHeight, c.subKbps];
+    const [w, h, kbps] =
+      kind === 'main' ? [c.width, c.height, c.mainKbps] : [c.subWidth, c.subHeight, c.subKbps];
     return (
       `<trt:${tag} token="${kind}" fixed="true"><tt:Name>${kind === 'main' ? 'MainStream' : 'SubStream'}</tt:Name>` +
       `<tt:VideoSourceConfiguration token="VideoSourceConfig_1"><tt:Name>VideoSource</tt:Name><tt:UseCount>2</tt:UseCount>` +

@@ -41,14 +41,19 @@ const LOW_FPS = 2;
 export async function prepareVariants(
   spec: VariantSpec,
 ): Promise<Record<'main' | 'sub', Record<string, { path: string; every: number }>>> {
-  const key = createHash('sha1').update(JSON.stringify({ spec, v: 2 })).digest('hex').slice(0, 12);
+  const key = createHash('sha1')
+    .update(JSON.stringify({ spec, v: 2 }))
+    .digest('hex')
+    .slice(0, 12);
   const dir = join(tmpdir(), 'exam-lab-variants', key);
   await mkdir(dir, { recursive: true });
   const out: Record<'main' | 'sub', Record<string, { path: string; every: number }>> = { main: {}, sub: {} };
   const jobs: (() => Promise<void>)[] = [];
   for (const kind of ['main', 'sub'] as const) {
     const [w, h, kbps] =
-      kind === 'main' ? [spec.width, spec.height, spec.mainKbps] : [spec.subWidth, spec.subHeight, spec.subKbps];
+      kind === 'main'
+        ? [spec.width, spec.height, spec.mainKbps]
+        : [spec.subWidth, spec.subHeight, spec.subKbps];
     for (const v of VARIANTS) {
       const path = join(dir, `${kind}-${v}.h264`);
       const every = v === 'low_fps' ? Math.max(1, Math.round(spec.fps / LOW_FPS)) : 1;

@@ -193,7 +193,7 @@ class Camera:
         if self.lab.mode == "scale":
             variant = self.lab.variant_name(self.state)
             if entry["feed"]["variant"] != variant:
-                entry["feed"].update(variant=variant, idx=0, tick=0)
+                entry["feed"].update(variant=variant, idx=0)
             return
         s = self.state
         el = entry["el"]
@@ -274,13 +274,13 @@ class Lab:
         self.cameras = {}
         for spec in cfg["cameras"]:
             self.cameras[spec["id"]] = Camera(self, spec)
-        interval = 100 if self.mode == "live" else int(1000 / self.fps)
+        interval = 100 if self.mode == "live" else 20
         GLib.timeout_add(interval, self.on_tick)
 
     def launch_for(self, stream):
         if self.mode == "scale":
             return (
-                "( appsrc name=appsrc is-live=true format=time do-timestamp=true "
+                "( appsrc name=appsrc is-live=true format=time "
                 "caps=video/x-h264,stream-format=byte-stream,alignment=au "
                 "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
             )
@@ -331,17 +331,30 @@ class Lab:
         feed = entry["feed"]
         if appsrc is None or feed["variant"] is None:
             return
-        if state["stalled"] and entry["count"] > 0:
-            return
-        variant = self.variants[stream.kind][feed["variant"]]
-        feed["tick"] += 1
-        if feed["tick"] % variant["every"] != 0:
-            return
-        aus = variant["aus"]
-        au = aus[feed["idx"] % len(aus)]
-        feed["idx"] = (feed["idx"] + 1) % len(aus)
-        entry["count"] += 1
-        appsrc.emit("push-buffer", Gst.Buffer.new_wrapped(au))
+        now = time.monotonic()
+        if "t0" not in feed:
+            clock = appsrc.get_clock()
+            base = clock.get_time() - appsrc.get_base_time() if clock is not None else 0
+            feed.update(t0=now, n=0, base=base)
+        # Timestamps from the frame count, not the timer: the stream keeps its exact nominal rate.
+        dur = Gst.SECOND // self.fps
+        due = int((now - feed["t0"]) * self.fps) + 1
+        while feed["n"] < due:
+            n = feed["n"]
+            feed["n"] += 1
+            if state["stalled"] and entry["count"] > 0:
+                continue
+            variant = self.variants[stream.kind][feed["variant"]]
+            if n % variant["every"] != 0:
+                continue
+            aus = variant["aus"]
+            au = aus[feed["idx"] % len(aus)]
+            feed["idx"] = (feed["idx"] + 1) % len(aus)
+            entry["count"] += 1
+            buf = Gst.Buffer.new_wrapped(au)
+            buf.pts = feed["base"] + n * dur
+            buf.duration = dur * variant["every"]
+            appsrc.emit("push-buffer", buf)
 
     def on_tick(self):
         for cam in self.cameras.values():

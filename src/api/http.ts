@@ -47,17 +47,19 @@ const bearer = (req: Request): string | null => {
 };
 
 /** Maps parse failures of the JSON body parser to the API's error shape. */
-function bodyParserError(err: { type?: string; status?: number }): DomainError | null {
+function bodyParserError(err: { type?: string; status?: number; limit?: number }): DomainError | null {
+  const body = (status: number, code: string, message: string) =>
+    new DomainError(status, code, message, [{ path: '(body)', message }]);
   switch (err.type) {
     case 'entity.too.large':
-      return new DomainError(413, 'payload_too_large', 'request body is too large');
+      return body(413, 'payload_too_large', `request body is larger than ${err.limit} bytes`);
     case 'entity.parse.failed':
-      return new DomainError(400, 'malformed_json', 'request body is not valid JSON');
+      return body(400, 'malformed_json', 'request body is not valid JSON');
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new DomainError(415, 'unsupported_encoding', 'request body must be UTF-8 JSON');
+      return body(415, 'unsupported_encoding', 'request body must be UTF-8 JSON');
     case 'invalid.utf8':
-      return new DomainError(400, 'invalid_encoding', 'request body is not valid UTF-8');
+      return body(400, 'invalid_encoding', 'request body is not valid UTF-8');
     default:
       return null;
   }
@@ -81,6 +83,11 @@ export interface HttpDeps {
 export function createHttpApp(deps: HttpDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Text a client stored (names with markup in them) must never be sniffed into HTML by a browser.
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
   app.set('trust proxy', 'loopback');
   app.set('query parser', 'simple');
 

@@ -31,7 +31,9 @@ export const siteCreateBody = z.strictObject({
     .default([])
     .superRefine((zones, ctx) => {
       const seen = new Set<string>();
+      // Refinements run even when an element failed its own schema (it may be null or a string).
       zones.forEach((z, i) => {
+        if (typeof z?.name !== 'string') return;
         if (seen.has(z.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: 'is used twice' });
         seen.add(z.name);
       });
@@ -64,6 +66,8 @@ export const sessionCreateBody = z
     endsAt: instant,
   })
   .superRefine((s, ctx) => {
+    // Runs even when a time failed to parse; then that time's own error is the one to report.
+    if (!(s.startsAt instanceof Date) || !(s.endsAt instanceof Date)) return;
     if (s.endsAt.getTime() <= s.startsAt.getTime()) {
       ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'must be after startsAt' });
     }

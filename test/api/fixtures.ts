@@ -65,25 +65,26 @@ export async function assignSupervisor(svc: TestService, batchId: string, userId
   );
 }
 
+const COUNTED = [
+  'units',
+  'users',
+  'auth_tokens',
+  'sites',
+  'zones',
+  'cameras',
+  'camera_zones',
+  'batches',
+  'batch_sessions',
+  'audit_log',
+];
+
 /** Row counts of the registry tables, to prove a refused request stored nothing. */
 export async function registryCounts(svc: TestService): Promise<Record<string, number>> {
-  const tables = [
-    'units',
-    'users',
-    'sites',
-    'zones',
-    'cameras',
-    'camera_zones',
-    'batches',
-    'batch_sessions',
-    'audit_log',
-  ];
-  const counts: Record<string, number> = {};
-  for (const t of tables) {
-    const [row] = await sql<{ n: number }>(svc.schema, `SELECT count(*)::int AS n FROM ${t}`);
-    counts[t] = row!.n;
-  }
-  return counts;
+  const [row] = await sql<Record<string, number>>(
+    svc.schema,
+    `SELECT ${COUNTED.map((t) => `(SELECT count(*)::int FROM ${t}) AS ${t}`).join(', ')}`,
+  );
+  return row!;
 }
 
 export const UUID_NOT_THERE = '00000000-0000-4000-8000-000000000000';

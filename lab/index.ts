@@ -65,6 +65,8 @@ export interface Lab {
   cameras: LabCamera[];
   controlUrl: string;
   mode: 'live' | 'scale';
+  /** Pid of the RTSP server process (for benchmarks). */
+  serverPid: number;
   inject(
     cameraId: string,
     kind: LabFaultKind,
@@ -269,6 +271,7 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
     cameras: [...runtimes.values()].map((rt) => rt.info),
     controlUrl: '',
     mode,
+    serverPid: rtsp.child.pid ?? -1,
     inject(cameraId, kind, o = {}) {
       if (!LAB_FAULT_KINDS.includes(kind)) return Promise.reject(new Error(`unknown fault kind ${kind}`));
       const rt = runtime(cameraId);

@@ -146,7 +146,10 @@ export class AuditLog {
     }));
   }
 
-  /** Walks the whole chain and names every row that was altered, removed or re-linked. */
+  /**
+   * Walks the whole chain and names every row that was altered, removed or re-linked. The newest
+   * row has no successor to vouch for it, so removing it alone is not detectable from the table.
+   */
   async verify(): Promise<{ ok: boolean; checked: number; problems: AuditProblem[] }> {
     const problems: AuditProblem[] = [];
     let expectedSeq = 1;
@@ -167,11 +170,22 @@ export class AuditLog {
         if (rowHash(r.prev_hash, r) !== r.hash) {
           problems.push({ seq: r.seq, kind: 'altered', message: `row ${r.seq} does not match its hash` });
         } else if (r.prev_hash !== prevHash && !afterGap) {
-          problems.push({
-            seq: r.seq,
-            kind: 'chain_broken',
-            message: `row ${r.seq} does not link to the row before it`,
-          });
+          // This row is intact but recorded another hash for its predecessor: the predecessor was
+          // rewritten with a recomputed hash. Name that row, unless it is already named.
+          const before = problems[problems.length - 1];
+          if (r.seq > 1 && before?.seq !== r.seq - 1) {
+            problems.push({
+              seq: r.seq - 1,
+              kind: 'altered',
+              message: `row ${r.seq - 1} was rewritten: row ${r.seq} recorded a different hash for it`,
+            });
+          } else {
+            problems.push({
+              seq: r.seq,
+              kind: 'chain_broken',
+              message: `row ${r.seq} does not link to the row before it`,
+            });
+          }
         }
         prevHash = r.hash;
         expectedSeq = r.seq + 1;

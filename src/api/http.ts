@@ -96,7 +96,21 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     res.on('finish', () => {
       const route =
         (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
-      end({ method: req.method, route: `${req.baseUrl}${route}`, status: String(res.statusCode) });
+      const seconds = end({
+        method: req.method,
+        route: `${req.baseUrl}${route}`,
+        status: String(res.statusCode),
+      });
+      // The path only: query strings may carry signed tokens, headers carry bearer tokens.
+      deps.log.debug(
+        {
+          method: req.method,
+          path: req.originalUrl.split('?')[0],
+          status: res.statusCode,
+          ms: Math.round(seconds * 1000),
+        },
+        'request',
+      );
     });
     next();
   });

@@ -1,10 +1,10 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
 /** One structured logger; secrets are redacted wherever they appear in a logged object. */
-export function createLogger(level: string): Logger {
-  return pino({
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     redact: {
       paths: [
@@ -20,8 +20,13 @@ export function createLogger(level: string): Logger {
         '*.secret',
         'rtspUrl',
         '*.rtspUrl',
+        'pullUrl',
+        '*.pullUrl',
+        'credentials',
+        '*.credentials',
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -85,12 +85,15 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads and checks the configuration; throws ConfigError naming every bad variable. */
+/** Reads and checks the configuration; throws ConfigError naming every bad variable. Empty values count as unset. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = configSchema.safeParse(env);
+  // `PORT=` (set but empty, common in compose files) means unset, not 0.
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = configSchema.safeParse(set);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`),
+      // Named by the variable alone (ROLES, not ROLES.1): that is what the operator sets.
+      parsed.error.issues.map((i) => `${String(i.path[0] ?? '(environment)')}: ${i.message}`),
     );
   }
   return parsed.data;

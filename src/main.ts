@@ -1,6 +1,4 @@
 import { ConfigError, loadConfig } from '../config/schema.js';
-import { startService } from './app.js';
-import { createLogger } from './platform/logger.js';
 
 async function main() {
   let config;
@@ -13,6 +11,11 @@ async function main() {
     }
     throw err;
   }
+  // Loaded only once the configuration is known to be good, so a bad value is reported at once.
+  const [{ startService }, { createLogger }] = await Promise.all([
+    import('./app.js'),
+    import('./platform/logger.js'),
+  ]);
   const log = createLogger(config.LOG_LEVEL);
   const running = await startService(config, { log });
   let stopping = false;

@@ -20,7 +20,8 @@ from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 Gst.init(None)
 
-PATTERN_SMPTE, PATTERN_BLACK, PATTERN_SOLID = 0, 2, 17
+# smpte100: full-height bars; plain "smpte" has a snow patch that would never freeze.
+PATTERN_BARS, PATTERN_BLACK, PATTERN_SOLID = 19, 2, 17
 COVER_COLOR = 0xFF3C3630  # dark, textureless: a hand or cloth over the lens
 BEIJING = 8 * 3600
 
@@ -205,7 +206,7 @@ class Camera:
             src.set_property("pattern", PATTERN_SOLID)
             src.set_property("foreground-color", COVER_COLOR)
         else:
-            src.set_property("pattern", PATTERN_SMPTE)
+            src.set_property("pattern", PATTERN_BARS)
         # Blur: render the scene at 1/16 size and let videoscale blow it up again.
         sw, sh = (max(8, w // 16), max(8, h // 16)) if s["blurred"] else (w, h)
         set_caps(el["srccaps"], "video/x-raw,width=%d,height=%d,framerate=%d/1" % (sw, sh, fps))
@@ -287,7 +288,7 @@ class Lab:
         w, h, fps = stream.width, stream.height, self.fps
         font = max(10, h // 30)
         return (
-            "( videotestsrc name=src is-live=true pattern=smpte "
+            "( videotestsrc name=src is-live=true pattern=smpte100 "
             "! capsfilter name=srccaps caps=video/x-raw,width={w},height={h},framerate={fps}/1 "
             "! videoscale ! video/x-raw,width={w},height={h} "
             "! videobox name=box "

@@ -60,6 +60,15 @@ export const configSchema = z
     BATCH_RETENTION_DAYS: z.coerce.number().int().min(730).default(730),
     BATCH_MARGIN_MINUTES: z.coerce.number().int().min(0).max(240).default(15),
     SEGMENT_SECONDS: z.coerce.number().int().min(2).max(600).default(10),
+    /** Above this many bytes waiting in the spool (storage down), the oldest footage outside batch sessions is dropped. */
+    SPOOL_MAX_BYTES: z.coerce.number().int().min(1_000_000).default(20_000_000_000),
+    /** Share of the footage store (0..1) above which the oldest unprotected footage is removed. */
+    STORAGE_FILL_LIMIT: z.coerce.number().gt(0).max(1).default(0.9),
+    /** Capacity of the footage store in bytes (needed for the fill level on S3; local disk: its own size). */
+    STORAGE_CAPACITY_BYTES: z.coerce.number().int().positive().optional(),
+    RETENTION_SWEEP_SECONDS: z.coerce.number().int().min(10).max(86_400).default(3600),
+    /** Segments deleted per sweep transaction. */
+    RETENTION_SWEEP_BATCH: z.coerce.number().int().min(1).max(10_000).default(200),
     CLOCK_SKEW_LIMIT_MS: z.coerce.number().int().min(100).default(2000),
     STALL_TIMEOUT_MS: z.coerce.number().int().min(500).default(2000),
     LEASE_MS: z.coerce.number().int().min(1000).default(10_000),

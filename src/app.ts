@@ -7,6 +7,7 @@ import { accessRoutes } from './api/routes/access.js';
 import { batchRoutes } from './api/routes/batches.js';
 import { cameraRoutes } from './api/routes/cameras.js';
 import { operationRoutes } from './api/routes/operations.js';
+import { recordingRoutes } from './api/routes/recordings.js';
 import { siteRoutes } from './api/routes/sites.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
@@ -31,7 +32,7 @@ async function readiness(s: Services) {
   const checks = {
     database: await check(async () => ({ kind: s.db.kind, ...(await s.db.query('SELECT 1'), {}) })),
     redis: await check(() => s.redis.ping()),
-    storage: await check(async () => ({ kind: s.store.kind, ...(await s.store.check()) })),
+    storage: await check(() => s.recording.storageStatus()),
   };
   return { ready: Object.values(checks).every((c) => c.ok), checks };
 }
@@ -52,6 +53,7 @@ export async function startService(
       ...cameraRoutes(services),
       ...batchRoutes(services),
       ...operationRoutes(services),
+      ...recordingRoutes(services),
     ];
     const doc = openApiDocument(routes, API_BASE);
     const app = createHttpApp({
@@ -80,6 +82,11 @@ export async function startService(
     const { port } = server.address() as AddressInfo;
     log.info({ port, database: services.db.kind, store: services.store.kind }, 'API listening');
   }
+
+  // Recording: spool reconciliation and the status listener with ingest; store job and sweep with workers.
+  void services.recording.checkStore();
+  if (config.ROLES.includes('ingest')) await services.recording.startIngest();
+  if (config.ROLES.includes('worker')) await services.recording.startWorker();
 
   const address = server?.address() as AddressInfo | undefined;
   return {

@@ -13,6 +13,8 @@ import { createMetrics, type Metrics } from './platform/metrics.js';
 import { connectRedis, resolveRedis, type Redis } from './platform/redis.js';
 import { loadSecretKey, SecretBox } from './platform/secret-box.js';
 import { LocalFootageStore, type FootageStore } from './recording/footage-store.js';
+import { Recording } from './recording/recording.js';
+import { S3FootageStore } from './recording/s3-footage-store.js';
 import { BatchService } from './sites/batches.js';
 import { SiteService } from './sites/sites.js';
 import { UnitService } from './sites/units.js';
@@ -29,6 +31,8 @@ export interface Services {
   events: EventBus;
   jobs: JobQueues;
   store: FootageStore;
+  /** Recording: the supervisor's `output` provider, store job, retention, playback. */
+  recording: Recording;
   audit: AuditLog;
   users: UserService;
   units: UnitService;
@@ -78,7 +82,19 @@ export async function createServices(
     await users.bootstrapAdmin(config.ADMIN_PASSWORD, log);
     const sites = new SiteService(db, audit);
     const cameras = new CameraRegistry(db, audit, sites, secrets, clock);
-    const store = new LocalFootageStore(path.join(config.DATA_DIR, 'footage'));
+    const store: FootageStore =
+      config.S3_ENDPOINT && config.S3_ACCESS_KEY && config.S3_SECRET_KEY && config.S3_BUCKET
+        ? new S3FootageStore({
+            endpoint: config.S3_ENDPOINT,
+            accessKey: config.S3_ACCESS_KEY,
+            secretKey: config.S3_SECRET_KEY,
+            bucket: config.S3_BUCKET,
+            region: config.S3_REGION,
+          })
+        : new LocalFootageStore(path.join(config.DATA_DIR, 'footage'));
+    const metrics = createMetrics();
+    const recording = new Recording({ config, log, clock, db, events, jobs, store, audit, metrics });
+    closers.push(() => recording.close());
 
     return {
       config,
@@ -87,10 +103,11 @@ export async function createServices(
       db,
       redis,
       redisUrl: redisEndpoint.url,
-      metrics: createMetrics(),
+      metrics,
       events,
       jobs,
       store,
+      recording,
       audit,
       users,
       units: new UnitService(db, audit),

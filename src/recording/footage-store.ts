@@ -20,6 +20,8 @@ export interface FootageStore {
   /** Null when the object does not exist. */
   stat(key: string): Promise<{ bytes: number } | null>;
   delete(key: string): Promise<void>;
+  /** A location ffmpeg can read the object from: a file path, or a short-lived presigned URL. */
+  readUrl(key: string, ttlSeconds?: number): Promise<string>;
 }
 
 /** Object keys are relative paths of safe segments only: no '..', no absolute paths, no odd characters. */
@@ -76,5 +78,9 @@ export class LocalFootageStore implements FootageStore {
 
   async delete(key: string): Promise<void> {
     await rm(this.file(key), { force: true });
+  }
+
+  async readUrl(key: string): Promise<string> {
+    return path.resolve(this.file(key));
   }
 }

@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { SupervisedCamera, StreamOutputProvider } from '../../src/ingest/stream-outputs.js';
+
+/**
+ * A minimal stand-in for the ingest supervisor: one ffmpeg pulling a camera with the provider's
+ * output arguments, onStart/onExit called as the real supervisor does.
+ */
+export class TestPull {
+  private child: ChildProcess | null = null;
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly camera: SupervisedCamera,
+    readonly input: string[],
+    readonly provider: StreamOutputProvider,
+  ) {}
+
+  static rtsp(camera: SupervisedCamera, url: string, provider: StreamOutputProvider): TestPull {
+    return new TestPull(camera, ['-rtsp_transport', 'tcp', '-timeout', '5000000', '-i', url], provider);
+  }
+
+  start(): void {
+    const args = [
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'error',
+      ...this.input,
+      ...this.provider.outputArgs(this.camera),
+    ];
+    const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    this.provider.onStart?.(this.camera, new Date());
+    this.exited = new Promise((resolve) => {
+      child.once('close', (code, signal) => {
+        this.child = null;
+        this.provider.onExit?.(
+          this.camera,
+          new Date(),
+          code === 0 ? 'stopped' : `ffmpeg exited ${code ?? signal}: ${stderr.slice(-200)}`,
+        );
+        resolve();
+      });
+    });
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  /** Ends the pull as the supervisor does on stop: SIGINT lets ffmpeg close the last segment. */
+  async stop(): Promise<void> {
+    this.child?.kill('SIGINT');
+    await this.exited;
+  }
+
+  wait(): Promise<void> {
+    return this.exited;
+  }
+}
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

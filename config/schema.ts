@@ -73,6 +73,23 @@ export const configSchema = z
     STALL_TIMEOUT_MS: z.coerce.number().int().min(500).default(2000),
     LEASE_MS: z.coerce.number().int().min(1000).default(10_000),
     LIVE_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+    /** A condition shorter than this is kept on the alert timeline but not pushed as an alert. */
+    ALERT_GRACE_MS: z.coerce.number().int().min(0).default(2000),
+    /** An alert resolves once its condition has stayed clear this long (absorbs flapping). */
+    ALERT_RESOLVE_HOLD_MS: z.coerce.number().int().min(0).default(10_000),
+    /** This many occurrences of a condition within ALERT_FLAP_WINDOW_MS open its alert at once. */
+    ALERT_FLAP_THRESHOLD: z.coerce.number().int().min(2).default(3),
+    ALERT_FLAP_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
+    /** How long live events stay replayable for reconnecting clients. */
+    LIVE_EVENTS_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(24),
+    /** Alert webhook: each alert event is POSTed here, signed with HMAC-SHA256 of WEBHOOK_SECRET. */
+    WEBHOOK_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    WEBHOOK_SECRET: optionalText,
+    /** Media server (node-media-server) ports, where the ingest role runs it; 0 picks free ports. */
+    LIVE_RTMP_PORT: port.default(0),
+    LIVE_HTTP_PORT: port.default(0),
+    /** Where API processes reach the media server's HTTP-FLV; unset: the one in this process. */
+    LIVE_MEDIA_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
     READINESS_LEAD_MINUTES: z.coerce.number().int().min(1).max(1440).default(30),
   })
   .superRefine((c, ctx) => {

@@ -9,6 +9,10 @@ import { cameraRoutes } from './api/routes/cameras.js';
 import { operationRoutes } from './api/routes/operations.js';
 import { recordingRoutes } from './api/routes/recordings.js';
 import { siteRoutes } from './api/routes/sites.js';
+import { alertRoutes } from './api/routes/alerts.js';
+import { mountSupervisorPage } from './api/live-web.js';
+import { startAlerting } from './alerts/start.js';
+import type { AlertEngine } from './alerts/engine.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createServices, type Services } from './services.js';
@@ -53,6 +57,7 @@ export async function startService(
       ...cameraRoutes(services),
       ...batchRoutes(services),
       ...operationRoutes(services),
+      ...alertRoutes(services),
       ...recordingRoutes(services),
     ];
     const doc = openApiDocument(routes, API_BASE);
@@ -64,6 +69,8 @@ export async function startService(
       bodyLimit: config.BODY_LIMIT_BYTES,
       mount: (a) => {
         a.get('/healthz', (_req, res) => res.json({ ok: true }));
+        services.liveView.mount(a);
+        mountSupervisorPage(a);
         a.get(['/readyz', `${API_BASE}/readyz`], async (_req, res) => {
           const r = await readiness(services);
           res.status(r.ready ? 200 : 503).json(r);
@@ -75,6 +82,8 @@ export async function startService(
       },
     });
     server = http.createServer(app);
+    services.live.attach(server);
+    services.liveView.attach(server);
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);
       server!.listen(config.PORT, config.HOST, resolve);
@@ -88,6 +97,9 @@ export async function startService(
   if (config.ROLES.includes('ingest')) await services.recording.startIngest();
   if (config.ROLES.includes('worker')) await services.recording.startWorker();
 
+  let alertEngine: AlertEngine | null = null;
+  if (config.ROLES.includes('worker')) alertEngine = await startAlerting(services);
+
   const address = server?.address() as AddressInfo | undefined;
   return {
     services,
@@ -97,6 +109,7 @@ export async function startService(
         server.closeAllConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
+      await alertEngine?.close();
       await services.close();
     },
   };

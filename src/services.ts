@@ -1,8 +1,16 @@
+import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { UserService } from './access/users.js';
+import { AlertStore } from './alerts/alerts.js';
+import { LiveEventLog } from './alerts/live-events.js';
+import { AlertService } from './alerts/service.js';
+import { LiveHub } from './api/live.js';
+import { LiveView } from './api/live-media.js';
+import { MediaServer } from './api/live-media-server.js';
 import { AuditLog } from './audit/audit-log.js';
 import { CameraRegistry } from './ingest/cameras.js';
+import { LiveOutput } from './ingest/live-output.js';
 import { CameraOnboarding } from './ingest/onboarding.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openDb, type Db } from './platform/db.js';
@@ -40,6 +48,16 @@ export interface Services {
   batches: BatchService;
   cameras: CameraRegistry;
   onboarding: CameraOnboarding;
+  /** Numbered log of events pushed to live clients. */
+  liveEvents: LiveEventLog;
+  /** socket.io hub (/live); in every process, attached to HTTP in the api role. */
+  live: LiveHub;
+  alerts: AlertService;
+  liveView: LiveView;
+  /** The media server, in the process that runs the ingest role. */
+  mediaServer: MediaServer | null;
+  /** The stream supervisor's live output (FLV push to the media server). */
+  liveOutput: LiveOutput;
   close(): Promise<void>;
 }
 
@@ -71,7 +89,9 @@ export async function createServices(
     const jobs = new JobQueues(redisEndpoint.url, `ess:${config.DATABASE_SCHEMA}:jobs`, log);
     closers.push(() => jobs.close());
 
-    const secrets = new SecretBox(await loadSecretKey(config.SECRET_KEY, config.DATA_DIR));
+    const secretKey = await loadSecretKey(config.SECRET_KEY, config.DATA_DIR);
+    const secrets = new SecretBox(secretKey);
+    const derivedKey = (purpose: string) => createHmac('sha256', secretKey).update(purpose).digest();
     const audit = new AuditLog(db, clock);
     const users = new UserService(db, audit, clock, redis, {
       tokenTtlHours: config.TOKEN_TTL_HOURS,
@@ -82,6 +102,40 @@ export async function createServices(
     await users.bootstrapAdmin(config.ADMIN_PASSWORD, log);
     const sites = new SiteService(db, audit);
     const cameras = new CameraRegistry(db, audit, sites, secrets, clock);
+    const prefix = `ess:${config.DATABASE_SCHEMA}`;
+    const liveEvents = new LiveEventLog(db, clock);
+    const live = new LiveHub({ events: liveEvents, users, log, redisUrl: redisEndpoint.url, key: `${prefix}:sio` });
+    closers.push(() => live.close());
+    const alerts = new AlertService(new AlertStore(db, audit, clock), liveEvents, live, jobs, db, {
+      url: config.WEBHOOK_URL,
+      secret: config.WEBHOOK_SECRET,
+    });
+    const publishSecret = derivedKey('nms-publish-v1').toString('hex');
+    let mediaServer: MediaServer | null = null;
+    if (config.ROLES.includes('ingest')) {
+      mediaServer = await MediaServer.acquire({
+        rtmpPort: config.LIVE_RTMP_PORT,
+        httpPort: config.LIVE_HTTP_PORT,
+        publishSecret,
+        log,
+      });
+      const acquired = mediaServer;
+      closers.push(() => acquired.release());
+    }
+    const liveOutput = new LiveOutput({
+      rtmpBase: () => (mediaServer ? `rtmp://127.0.0.1:${mediaServer.info.rtmpPort}` : null),
+      secret: publishSecret,
+    });
+    const liveView = new LiveView({
+      db,
+      cameras,
+      audit,
+      clock,
+      log,
+      key: derivedKey('live-view-v1'),
+      ttlSeconds: config.LIVE_URL_TTL_SECONDS,
+      mediaUrl: () => config.LIVE_MEDIA_URL ?? mediaServer?.httpUrl ?? null,
+    });
     const store: FootageStore =
       config.S3_ENDPOINT && config.S3_ACCESS_KEY && config.S3_SECRET_KEY && config.S3_BUCKET
         ? new S3FootageStore({
@@ -115,6 +169,12 @@ export async function createServices(
       batches: new BatchService(db, audit, clock),
       cameras,
       onboarding: new CameraOnboarding(cameras),
+      liveEvents,
+      live,
+      alerts,
+      liveView,
+      mediaServer,
+      liveOutput,
       close: async () => {
         for (const close of closers.reverse())
           await close().catch((err) => log.warn({ err }, 'close failed'));

@@ -1,6 +1,7 @@
 import type { Migration } from './types.js';
 import { registry } from './001-registry.js';
 import { recording } from './002-recording.js';
+import { alerts } from './005-alerts.js';
 
 /** Every migration, in version order. Add new ones at the end; never edit one that has shipped. */
-export const migrations: Migration[] = [registry, recording].sort((a, b) => a.version - b.version);
+export const migrations: Migration[] = [registry, recording, alerts].sort((a, b) => a.version - b.version);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startLab } from './index.js';
 
@@ -47,6 +48,21 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGHUP', () => shutdown('SIGHUP'));
+  // `npm run` dies on SIGTERM without passing it on, leaving tsx (our parent) orphaned: notice
+  // that our grandparent went away and stop too, so no server is left behind.
+  const grandparent = () => {
+    try {
+      return Number(readFileSync(`/proc/${process.ppid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+    } catch {
+      return 1;
+    }
+  };
+  const firstGrandparent = grandparent();
+  if (firstGrandparent > 1) {
+    setInterval(() => {
+      if (grandparent() !== firstGrandparent) shutdown('launcher gone');
+    }, 1000).unref();
+  }
 
   for (const c of lab.cameras) {
     console.log(

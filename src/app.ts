@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import { API_BASE, createHttpApp } from './api/http.js';
 import { openApiDocument } from './api/openapi.js';
 import { accessRoutes } from './api/routes/access.js';
+import { batchExportRoutes } from './api/routes/batch-exports.js';
 import { batchRoutes } from './api/routes/batches.js';
 import { cameraRoutes } from './api/routes/cameras.js';
 import { operationRoutes } from './api/routes/operations.js';
@@ -56,6 +57,7 @@ export async function startService(
       ...siteRoutes(services),
       ...cameraRoutes(services),
       ...batchRoutes(services),
+      ...batchExportRoutes(services),
       ...operationRoutes(services),
       ...alertRoutes(services),
       ...recordingRoutes(services),
@@ -100,6 +102,9 @@ export async function startService(
   let alertEngine: AlertEngine | null = null;
   if (config.ROLES.includes('worker')) alertEngine = await startAlerting(services);
 
+  // Batches: export builds and the readiness check before each session.
+  const stopBatchWork = config.ROLES.includes('worker') ? services.batchOps.startWorkers() : null;
+
   const address = server?.address() as AddressInfo | undefined;
   return {
     services,
@@ -110,6 +115,7 @@ export async function startService(
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
       await alertEngine?.close();
+      stopBatchWork?.();
       await services.close();
     },
   };

@@ -23,6 +23,7 @@ import { loadSecretKey, SecretBox } from './platform/secret-box.js';
 import { LocalFootageStore, type FootageStore } from './recording/footage-store.js';
 import { Recording } from './recording/recording.js';
 import { S3FootageStore } from './recording/s3-footage-store.js';
+import { createBatchOps, type BatchOps } from './sites/batch-services.js';
 import { BatchService } from './sites/batches.js';
 import { SiteService } from './sites/sites.js';
 import { UnitService } from './sites/units.js';
@@ -46,6 +47,8 @@ export interface Services {
   units: UnitService;
   sites: SiteService;
   batches: BatchService;
+  /** Batch footage, report, verify, exports, readiness, dispatch, spot checks (issue 6). */
+  batchOps: BatchOps;
   cameras: CameraRegistry;
   onboarding: CameraOnboarding;
   /** Numbered log of events pushed to live clients. */
@@ -149,6 +152,8 @@ export async function createServices(
     const metrics = createMetrics();
     const recording = new Recording({ config, log, clock, db, events, jobs, store, audit, metrics });
     closers.push(() => recording.close());
+    const batches = new BatchService(db, audit, clock);
+    const batchOps = await createBatchOps({ config, db, audit, clock, events, jobs, store, batches, recording, log });
 
     return {
       config,
@@ -166,7 +171,8 @@ export async function createServices(
       users,
       units: new UnitService(db, audit),
       sites,
-      batches: new BatchService(db, audit, clock),
+      batches,
+      batchOps,
       cameras,
       onboarding: new CameraOnboarding(cameras),
       liveEvents,

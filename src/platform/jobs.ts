@@ -9,12 +9,14 @@ import { connectRedis, type Redis } from './redis.js';
 export interface JobPayloads {
   /** Round trip through a queue and a worker; used to check that BullMQ works end to end. */
   'system.ping': { at: string };
-  /** POST one alert event (by its live event seq) to the configured webhook. */
-  'alerts.webhook': { seq: number };
   /** Upload a camera's ready spool segments in order (one job per camera at a time). */
   'segment.store': { cameraId: string };
   /** Delete expired footage and relieve storage pressure (repeatable). */
   'retention.sweep': { reason?: string };
+  /** Builds a batch export archive (issue 6). */
+  'export.build': { exportId: string };
+  /** POST one alert event (by its live event seq) to the configured webhook. */
+  'alerts.webhook': { seq: number };
 }
 export type JobName = keyof JobPayloads;
 

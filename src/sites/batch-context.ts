@@ -1,0 +1,89 @@
+import type { Actor } from '../access/actor.js';
+import type { Queryable } from '../platform/db.js';
+import { ForbiddenError, NotFoundError } from '../platform/errors.js';
+import type { SessionWindow } from '../recording/batch-footage.js';
+import { batchStatus } from './batches.js';
+import type { BatchStatus } from './schemas.js';
+
+export interface BatchHead {
+  id: string;
+  code: string;
+  unitId: string;
+  unitName: string;
+  confidential: boolean;
+  occupationCode: string;
+  level: number;
+  status: BatchStatus;
+  statusReason: string | null;
+}
+
+export interface SessionInfo extends SessionWindow {
+  supervisorIds: string[];
+}
+
+export interface BatchContext {
+  batch: BatchHead;
+  sessions: SessionInfo[];
+}
+
+/** A batch with its unit and sessions, its status computed at `now`. */
+export async function loadBatchContext(db: Queryable, batchId: string, now: Date): Promise<BatchContext> {
+  const [b] = await db.query<{
+    id: string;
+    code: string;
+    unit_id: string;
+    unit_name: string;
+    confidential: boolean;
+    occupation_code: string;
+    level: number;
+    status: BatchStatus;
+    status_reason: string | null;
+  }>(
+    `SELECT b.*, u.name AS unit_name, u.confidential FROM batches b JOIN units u ON u.id = b.unit_id WHERE b.id = $1`,
+    [batchId],
+  );
+  if (!b) throw new NotFoundError('batch');
+  const rows = await db.query<{
+    id: string;
+    site_id: string;
+    zone_ids: string[] | null;
+    starts_at: Date;
+    ends_at: Date;
+    supervisor_ids: string[] | null;
+  }>(
+    `SELECT s.*, (SELECT array_agg(ss.user_id ORDER BY ss.user_id) FROM session_supervisors ss WHERE ss.session_id = s.id) AS supervisor_ids
+     FROM batch_sessions s WHERE s.batch_id = $1 ORDER BY s.starts_at, s.id`,
+    [batchId],
+  );
+  const sessions = rows.map((r) => ({
+    sessionId: r.id,
+    siteId: r.site_id,
+    zoneIds: r.zone_ids,
+    startsAt: r.starts_at,
+    endsAt: r.ends_at,
+    supervisorIds: r.supervisor_ids ?? [],
+  }));
+  return {
+    batch: {
+      id: b.id,
+      code: b.code,
+      unitId: b.unit_id,
+      unitName: b.unit_name,
+      confidential: b.confidential,
+      occupationCode: b.occupation_code,
+      level: b.level,
+      status: batchStatus(b.status, sessions, now),
+      statusReason: b.status_reason,
+    },
+    sessions,
+  };
+}
+
+/**
+ * A confidential unit's footage never leaves the unit: only its own operators may take it out
+ * (export, download). Metadata (lists, reports, verification results) stays visible to auditors.
+ */
+export function assertMayTakeFootage(actor: Actor, batch: BatchHead): void {
+  if (batch.confidential && !(actor.role === 'unit_operator' && actor.unitId === batch.unitId))
+    throw new ForbiddenError("a confidential unit's footage stays with the unit");
+}

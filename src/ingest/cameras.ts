@@ -25,6 +25,8 @@ export interface CameraRow {
   health: Record<string, unknown>;
   created_at: Date;
   zone_ids?: string[] | null;
+  snapshot_uri?: string | null;
+  device?: Record<string, unknown> | null;
 }
 
 export interface CameraCredentials {
@@ -40,6 +42,11 @@ export interface NewCamera {
   rtspUrl: string;
   onvif?: { host: string; port: number } | null;
   streams?: StreamInfo[];
+  /** ONVIF onboarding: where the device serves JPEG snapshots, and who it says it is. */
+  snapshotUri?: string | null;
+  device?: Record<string, unknown> | null;
+  /** Health known at onboarding (e.g. the clock skew read then). */
+  health?: Record<string, unknown>;
 }
 
 const CAMERA_SELECT = `SELECT c.*, (SELECT array_agg(cz.zone_id ORDER BY cz.zone_id) FROM camera_zones cz
@@ -67,8 +74,9 @@ export class CameraRegistry {
     const id = newId();
     return this.db.transaction(async (tx) => {
       await tx.query(
-        `INSERT INTO cameras (id, site_id, unit_id, name, source, rtsp_url, credentials_sealed, onvif, streams)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        `INSERT INTO cameras (id, site_id, unit_id, name, source, rtsp_url, credentials_sealed, onvif, streams,
+           snapshot_uri, device, health)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
         [
           id,
           site.id,
@@ -79,6 +87,9 @@ export class CameraRegistry {
           sealed,
           input.onvif ? JSON.stringify(input.onvif) : null,
           JSON.stringify(input.streams ?? []),
+          input.snapshotUri ?? null,
+          input.device ? JSON.stringify(input.device) : null,
+          JSON.stringify(input.health ?? {}),
         ],
       );
       await this.audit.record(
@@ -93,6 +104,14 @@ export class CameraRegistry {
       );
       return view((await this.rows(tx, 'c.id = $1', [id]))[0]!);
     });
+  }
+
+  /** Fails fast (before any network step of onboarding) when the actor may not add cameras to the site. */
+  async checkSiteWritable(actor: Actor, siteId: string): Promise<void> {
+    const site = await this.sites.getRow(actor, siteId).catch(() => {
+      throw invalidField('siteId', 'no such site');
+    });
+    if (!canWriteUnit(actor, site.unit_id)) throw new ForbiddenError();
   }
 
   /** The camera row if the actor may see it; 404 otherwise. */

@@ -76,3 +76,23 @@ export type CameraCreate = z.infer<typeof cameraCreateBody>;
 export type CameraView = z.infer<typeof cameraView>;
 export type StreamInfo = z.infer<typeof streamView>;
 export type CameraStatus = (typeof CAMERA_STATUSES)[number];
+
+export const discoverBody = z.strictObject({
+  timeoutMs: z.int().min(200).max(30_000).optional(),
+});
+
+export const discoveredView = z.object({
+  xaddr: z.string(),
+  endpoint: z.string(),
+  name: z.string().nullable().optional(),
+  hardware: z.string().nullable().optional(),
+  location: z.string().nullable().optional(),
+  scopes: z.array(z.string()),
+});
+
+export const referenceView = z.object({
+  cameraId: z.string(),
+  width: z.number(),
+  height: z.number(),
+  takenAt: z.string(),
+});

@@ -20,3 +20,18 @@ export interface StreamOutputProvider {
   /** The pull ended (stall, camera lost, stop); reason is the supervisor's explanation. */
   onExit?(camera: SupervisedCamera, at: Date, reason: string): void;
 }
+
+/** The providers registered in this process; every stream supervisor asks them at each (re)start. */
+export class StreamOutputs {
+  private readonly providers: StreamOutputProvider[] = [];
+
+  register(provider: StreamOutputProvider): void {
+    if (this.providers.some((p) => p.name === provider.name))
+      throw new Error(`stream output provider ${provider.name} is already registered`);
+    this.providers.push(provider);
+  }
+
+  list(): readonly StreamOutputProvider[] {
+    return this.providers;
+  }
+}

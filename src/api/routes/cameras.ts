@@ -1,8 +1,26 @@
-import { cameraCreateBody, cameraView, cameraZonesBody } from '../../ingest/schemas.js';
+import { z } from 'zod';
+import {
+  cameraCreateBody,
+  cameraView,
+  cameraZonesBody,
+  discoverBody,
+  discoveredView,
+  referenceView,
+} from '../../ingest/schemas.js';
 import type { Services } from '../../services.js';
 import { idParams, route } from '../route.js';
 
 export const cameraRoutes = (s: Services) => [
+  route({
+    method: 'post',
+    path: '/cameras/discover',
+    summary: 'Find ONVIF cameras on the local network (WS-Discovery)',
+    tag: 'cameras',
+    roles: ['admin', 'unit_operator'],
+    body: discoverBody,
+    response: z.object({ items: z.array(discoveredView) }),
+    handler: async ({ body }) => ({ items: await s.discovery.discover(body.timeoutMs) }),
+  }),
   route({
     method: 'post',
     path: '/cameras',
@@ -23,6 +41,31 @@ export const cameraRoutes = (s: Services) => [
     params: idParams,
     response: cameraView,
     handler: ({ actor, params }) => s.cameras.get(actor, params.id),
+  }),
+  route({
+    method: 'post',
+    path: '/cameras/:id/reference',
+    summary: "Take the current picture as the camera's reference view",
+    tag: 'cameras',
+    roles: ['admin', 'unit_operator'],
+    params: idParams,
+    response: referenceView,
+    status: 201,
+    handler: ({ actor, params }) => s.snapshots.setReference(actor, params.id),
+  }),
+  route({
+    method: 'get',
+    path: '/cameras/:id/snapshot',
+    summary: 'A current JPEG picture of the camera',
+    tag: 'cameras',
+    roles: 'any',
+    params: idParams,
+    produces: 'image/jpeg',
+    handler: async ({ actor, params, res }) => {
+      const jpeg = await s.snapshots.snapshot(actor, params.id);
+      res.status(200).type('image/jpeg').set('cache-control', 'no-store').send(jpeg);
+      return undefined;
+    },
   }),
   route({
     method: 'put',

@@ -1,0 +1,279 @@
+import { createInterface } from 'node:readline';
+import type { Logger } from '../platform/logger.js';
+import { CameraState, type FaultKind, type StateChange } from './camera-state.js';
+import { pullArgs } from './ffmpeg-args.js';
+import { classifyFailure, parseFrameCrcLine, parseFrameSize } from './ffmpeg-output.js';
+import { PictureChecker, type PictureThresholds } from './picture-checks.js';
+import { Debounce } from './picture-checks.js';
+import type { GrayFrame } from './picture.js';
+import type { ManagedProcess, ProcessSupervisor } from './process-supervisor.js';
+import type { StreamOutputs, SupervisedCamera } from './stream-outputs.js';
+import { StreamStats } from './stream-stats.js';
+
+export interface SupervisorSettings {
+  ffmpegPath: string;
+  /** ffmpeg's own socket timeout for the RTSP connection. */
+  ioTimeoutMs: number;
+  /** No new frame for this long is a stall: the pull is restarted. */
+  stallMs: number;
+  /** Frames must flow this long before the camera counts as online again. */
+  recoveryMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  sample: { width: number; height: number; fps: number };
+  floors: { minHeight: number; minFps: number; minKbps: number };
+  picture: PictureThresholds;
+}
+
+/** What GET /cameras/:id shows and camera.health carries. */
+export interface CameraHealth {
+  status: string;
+  fps: number | null;
+  /** kbit/s of the camera's main stream. */
+  bitrate: number | null;
+  width: number | null;
+  height: number | null;
+  lastFrameAt: string | null;
+  picture: string;
+  clockSkewMs: number | null;
+  reconnects: number;
+  uptimeRatio: number;
+  faults: FaultKind[];
+  referenceSet: boolean;
+}
+
+/** Capped exponential backoff with jitter: attempt 0 waits about `min`, later ones up to `max`. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(base * (0.5 + random() * 0.5));
+}
+
+const TICK_MS = 250;
+const FLOOR_EVERY_TICKS = 2;
+
+/**
+ * One camera's single pull: one ffmpeg reads the main stream with `-c copy` into every registered
+ * consumer, logs each packet for the stream health and samples small grey frames for the picture
+ * checks. It restarts the pull after a failure or a stall with capped backoff, until stopped.
+ */
+export class StreamSupervisor {
+  readonly state: CameraState;
+  private readonly checker: PictureChecker;
+  private readonly stats = new StreamStats();
+  private readonly floors = {
+    low_fps: new Debounce(4, 4),
+    low_bitrate: new Debounce(4, 4),
+    low_resolution: new Debounce(2, 2),
+  };
+  private proc: ManagedProcess | null = null;
+  private stopping = false;
+  private running: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private size: { width: number; height: number } | null = null;
+  private clockSkewMs: number | null = null;
+  reconnects = 0;
+  private pulls = 0;
+
+  constructor(
+    readonly camera: SupervisedCamera,
+    private readonly pullUrl: string,
+    private readonly s: SupervisorSettings,
+    private readonly deps: {
+      processes: ProcessSupervisor;
+      outputs: StreamOutputs;
+      log: Logger;
+      onChange: (changes: StateChange[]) => void;
+    },
+  ) {
+    this.state = new CameraState(Date.now(), s.recoveryMs);
+    this.checker = new PictureChecker(s.picture);
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.proc?.stop();
+    await this.running;
+  }
+
+  setReference(frame: GrayFrame | null): void {
+    this.checker.setReference(frame);
+    if (!frame) {
+      this.emit(this.state.setFault('moved', false));
+      this.emit(this.state.setFault('blurred', false));
+    }
+  }
+
+  setClockSkew(skewMs: number | null, limitMs: number): void {
+    this.clockSkewMs = skewMs;
+    const bad = skewMs !== null && Math.abs(skewMs) > limitMs;
+    this.emit(this.state.setFault('clock_skew', bad, bad ? `camera clock off by ${skewMs} ms` : undefined));
+  }
+
+  health(now = Date.now()): CameraHealth {
+    const rates = this.state.isDelivering() ? this.stats.rates(now) : null;
+    return {
+      status: this.state.status,
+      fps: rates ? round(rates.fps, 2) : null,
+      bitrate: rates ? Math.round(rates.kbps) : null,
+      width: this.size?.width ?? null,
+      height: this.size?.height ?? null,
+      lastFrameAt: this.stats.lastPacketAt ? new Date(this.stats.lastPacketAt).toISOString() : null,
+      picture: this.checker.state(),
+      clockSkewMs: this.clockSkewMs,
+      reconnects: this.reconnects,
+      uptimeRatio: round(this.state.uptimeRatio(now), 4),
+      faults: this.state.activeFaults(),
+      referenceSet: this.checker.hasReference,
+    };
+  }
+
+  private emit(changes: StateChange[]): void {
+    if (changes.length) this.deps.onChange(changes);
+  }
+
+  private async loop(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopping) {
+      const delivered = await this.pullOnce().catch((err: unknown) => {
+        this.deps.log.warn({ camera: this.camera.id, err }, 'pull failed to run');
+        return false;
+      });
+      if (this.stopping) break;
+      if (delivered) attempt = 0;
+      const delay = backoffDelay(attempt++, this.s.reconnectMinMs, this.s.reconnectMaxMs);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = null;
+      if (!this.stopping) this.reconnects++;
+    }
+  }
+
+  /** Runs one ffmpeg until it ends or stalls; true if the camera delivered in between. */
+  private async pullOnce(): Promise<boolean> {
+    const providers = this.deps.outputs.list();
+    const outputs = providers.map((p) => p.outputArgs(this.camera));
+    const args = pullArgs({
+      url: this.pullUrl,
+      ioTimeoutMs: this.s.ioTimeoutMs,
+      outputs,
+      sample: this.s.sample,
+    });
+    const proc = this.deps.processes.spawn(`ffmpeg:${this.camera.id}`, this.s.ffmpegPath, args, {
+      extraPipes: 1,
+    });
+    this.proc = proc;
+    this.pulls++;
+    const startedAt = Date.now();
+    for (const p of providers) p.onStart?.(this.camera, new Date(startedAt));
+    this.stats.reset();
+    this.checker.restart();
+
+    let timeBase = 1 / 90000;
+    createInterface({ input: proc.pipe(3) }).on('line', (line) => {
+      const parsed = parseFrameCrcLine(line, timeBase);
+      if (parsed.timeBase) timeBase = parsed.timeBase;
+      if (parsed.packet) this.stats.add(parsed.packet, Date.now());
+    });
+    let stderrTail = '';
+    createInterface({ input: proc.stderr }).on('line', (line) => {
+      const size = parseFrameSize(line);
+      if (size) this.onFrameSize(size);
+      else if (!/showinfo|^\s/.test(line)) stderrTail = (stderrTail + line + '\n').slice(-4000);
+    });
+    const frameBytes = this.s.sample.width * this.s.sample.height;
+    let pending: Buffer = Buffer.alloc(0);
+    proc.stdout.on('data', (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (pending.length >= frameBytes) {
+        const data = new Uint8Array(pending.subarray(0, frameBytes));
+        pending = pending.subarray(frameBytes);
+        this.onFrame({ width: this.s.sample.width, height: this.s.sample.height, data });
+      }
+    });
+
+    let ended = null as { reason: string; detail: string } | null;
+    let ticks = 0;
+    const timer = setInterval(() => {
+      const now = Date.now();
+      const last = this.stats.lastPacketAt;
+      if (ended) return;
+      if (last === null && now - startedAt > this.s.ioTimeoutMs + 2000) {
+        ended = { reason: 'stalled', detail: 'connected but no frames arrive' };
+        void proc.stop();
+      } else if (last !== null && now - last > this.s.stallMs) {
+        ended = { reason: 'stalled', detail: `no frames for ${now - last} ms` };
+        void proc.stop();
+      } else if (last !== null) {
+        this.emit(this.state.flowing(this.stats.flowingFor(now), now));
+        if (++ticks % FLOOR_EVERY_TICKS === 0) this.checkFloors(now);
+      }
+    }, TICK_MS);
+
+    const exit = await proc.exited;
+    clearInterval(timer);
+    this.proc = null;
+    const delivered = this.state.isDelivering();
+    if (!ended) {
+      const c = classifyFailure(stderrTail);
+      ended =
+        exit.code === 0 && c.reason === 'error'
+          ? { reason: 'stream_ended', detail: 'the camera ended the stream' }
+          : c;
+    }
+    if (ended.reason === 'timeout' && this.state.reason?.startsWith('stalled'))
+      ended = { reason: 'stalled', detail: ended.detail };
+    const reason = this.stopping ? 'stopped' : ended.reason;
+    for (const p of providers) p.onExit?.(this.camera, new Date(), reason);
+    if (!this.stopping) this.emit(this.state.failed(ended.reason, ended.detail, Date.now()));
+    return delivered;
+  }
+
+  private onFrame(frame: GrayFrame): void {
+    const { changed } = this.checker.push(frame);
+    for (const c of changed) this.emit(this.state.setFault(c.kind, c.active));
+  }
+
+  private onFrameSize(size: { width: number; height: number }): void {
+    this.size = size;
+  }
+
+  private checkFloors(now: number): void {
+    const rates = this.stats.rates(now);
+    const f = this.s.floors;
+    const checks: [keyof typeof this.floors, boolean | null, string][] = [
+      ['low_fps', rates ? rates.fps < f.minFps * 0.9 : null, `${rates?.fps.toFixed(1)} fps < ${f.minFps}`],
+      [
+        'low_bitrate',
+        rates ? rates.kbps < f.minKbps : null,
+        `${Math.round(rates?.kbps ?? 0)} kbit/s < ${f.minKbps}`,
+      ],
+      [
+        'low_resolution',
+        this.size ? this.size.height < f.minHeight : null,
+        `${this.size?.width}x${this.size?.height} < ${f.minHeight}p`,
+      ],
+    ];
+    for (const [kind, bad, detail] of checks) {
+      if (bad === null) continue;
+      if (this.floors[kind].update(bad))
+        this.emit(
+          this.state.setFault(kind, this.floors[kind].active, this.floors[kind].active ? detail : undefined),
+        );
+    }
+  }
+}
+
+function round(v: number, digits: number): number {
+  const m = 10 ** digits;
+  return Math.round(v * m) / m;
+}

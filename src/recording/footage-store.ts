@@ -81,6 +81,6 @@ export class LocalFootageStore implements FootageStore {
   }
 
   async readUrl(key: string): Promise<string> {
-    return path.resolve(this.file(key));
+    return `file:${path.resolve(this.file(key))}`;
   }
 }

@@ -8,6 +8,11 @@ import type { SupervisedCamera, StreamOutputProvider } from '../../src/ingest/st
 export class TestPull {
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
+  private supervising = false;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+  /** Exits seen (reason per exit), as the supervisor reported them. */
+  readonly exits: string[] = [];
 
   constructor(
     readonly camera: SupervisedCamera,
@@ -16,10 +21,11 @@ export class TestPull {
   ) {}
 
   static rtsp(camera: SupervisedCamera, url: string, provider: StreamOutputProvider): TestPull {
-    return new TestPull(camera, ['-rtsp_transport', 'tcp', '-timeout', '5000000', '-i', url], provider);
+    return new TestPull(camera, ['-rtsp_transport', 'tcp', '-timeout', '2000000', '-i', url], provider);
   }
 
   start(): void {
+    this.stopping = false;
     const args = [
       '-hide_banner',
       '-nostdin',
@@ -36,14 +42,21 @@ export class TestPull {
     this.exited = new Promise((resolve) => {
       child.once('close', (code, signal) => {
         this.child = null;
-        this.provider.onExit?.(
-          this.camera,
-          new Date(),
-          code === 0 ? 'stopped' : `ffmpeg exited ${code ?? signal}: ${stderr.slice(-200)}`,
-        );
+        const reason = this.stopping
+          ? 'stopped'
+          : `camera lost: ffmpeg exited ${code ?? signal}: ${stderr.slice(-200)}`;
+        this.exits.push(reason);
+        this.provider.onExit?.(this.camera, new Date(), reason);
         resolve();
+        if (this.supervising) this.restartTimer = setTimeout(() => this.supervising && this.start(), 1000);
       });
     });
+  }
+
+  /** Keeps the pull running: restarted a second after every exit until stop(). */
+  supervise(): void {
+    this.supervising = true;
+    this.start();
   }
 
   get running(): boolean {
@@ -52,6 +65,9 @@ export class TestPull {
 
   /** Ends the pull as the supervisor does on stop: SIGINT lets ffmpeg close the last segment. */
   async stop(): Promise<void> {
+    this.supervising = false;
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
     this.child?.kill('SIGINT');
     await this.exited;
   }

@@ -1,6 +1,6 @@
 import type { Actor } from '../access/actor.js';
 import { requireRole } from '../access/scope.js';
-import type { AuditLog } from '../audit/audit-log.js';
+import { canonicalJson, type AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db.js';
 import { ConflictError } from '../platform/errors.js';
@@ -224,7 +224,7 @@ export class DispatchService {
       createdBy: r.created_by,
       createdAt: r.created_at.toISOString(),
       replayMatches:
-        JSON.stringify(drawSupervisors(r.seed, r.inputs, r.per_session)) === JSON.stringify(r.assignments),
+        canonicalJson(drawSupervisors(r.seed, r.inputs, r.per_session)) === canonicalJson(r.assignments),
     }));
   }
 }

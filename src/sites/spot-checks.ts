@@ -1,6 +1,6 @@
 import type { Actor } from '../access/actor.js';
 import { requireRole } from '../access/scope.js';
-import type { AuditLog } from '../audit/audit-log.js';
+import { canonicalJson, type AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db.js';
 import { invalidField, NotFoundError } from '../platform/errors.js';
@@ -145,7 +145,8 @@ export class SpotCheckService {
       picks: r.picks,
       createdBy: r.created_by,
       createdAt: r.created_at.toISOString(),
-      replayMatches: JSON.stringify(replay) === JSON.stringify(r.picks),
+      // jsonb does not keep key order, so compare canonical forms.
+      replayMatches: canonicalJson(replay) === canonicalJson(r.picks),
     };
   }
 }

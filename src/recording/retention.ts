@@ -113,7 +113,7 @@ export class Retention {
          (SELECT array_agg(DISTINCT bs.batch_id) FROM batch_sessions bs WHERE ${sessionOverlaps('bs')}) AS batch_ids,
          (SELECT max(x.ends_at) FROM batch_sessions x WHERE x.batch_id IN
             (SELECT bs.batch_id FROM batch_sessions bs WHERE ${sessionOverlaps('bs')})) AS batch_end
-       FROM segments s WHERE s.id = $4`,
+       FROM segments s WHERE s.id = $4 AND $1::timestamptz IS NOT NULL AND $3::int IS NOT NULL`,
       [...this.params(now), segment.id],
     );
     if (!r) throw new NotFoundError('recording');

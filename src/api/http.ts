@@ -94,11 +94,15 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer();
     res.on('finish', () => {
+      // Route templates only, so clients cannot grow the label set; a route mounted on several
+      // paths reports the one that was hit.
+      const routePath = req.route?.path as string | string[] | undefined;
       const route =
-        (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
+        (res.locals.route as string | undefined) ??
+        (typeof routePath === 'string' ? routePath : Array.isArray(routePath) ? req.path : 'unmatched');
       const seconds = end({
         method: req.method,
-        route: `${req.baseUrl}${route}`,
+        route,
         status: String(res.statusCode),
       });
       // The path only: query strings may carry signed tokens, headers carry bearer tokens.
@@ -135,6 +139,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   const router = express.Router();
   for (const r of deps.routes) {
     router[r.method](r.path, async (req: Request, res: Response) => {
+      // Set here: the router's base path is gone by the time an error response finishes.
+      res.locals.route = `${API_BASE}${r.path}`;
       let actor: Actor | null = null;
       if (r.roles !== 'public') {
         const token = bearer(req);

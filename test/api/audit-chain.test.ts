@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/audit-log.js';
 import { seedUnit, sql, startTestService, type ApiClient, type TestService } from '../support/service.js';
-import { makeUser } from './fixtures.js';
+import { makeUser, REGISTRY_ENV } from './fixtures.js';
 
 interface Row {
   seq: number;
@@ -44,7 +44,7 @@ describe('audit hash chain', () => {
     v.problems.map((p) => ({ seq: p.seq, kind: p.kind }));
 
   beforeAll(async () => {
-    svc = await startTestService();
+    svc = await startTestService(REGISTRY_ENV);
     admin = await svc.admin();
     const { site, operator } = await seedUnit(svc, 'Chain');
     await operator.post('/cameras', { siteId: site.id, name: 'C1', rtspUrl: 'rtsp://192.0.2.1/1' });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedUnit, sql, startTestService, type ApiClient, type TestService } from '../support/service.js';
-import { batchBody, expectError, registryCounts, sessionTimes } from './fixtures.js';
+import { batchBody, expectError, registryCounts, sessionTimes, REGISTRY_ENV } from './fixtures.js';
 
 const CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY';
 const WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
@@ -811,7 +811,7 @@ describe('bad input', () => {
   let w: World;
 
   beforeAll(async () => {
-    svc = await startTestService();
+    svc = await startTestService(REGISTRY_ENV);
     admin = await svc.admin();
     const seeded = await seedUnit(svc, 'Bad');
     operator = seeded.operator;

@@ -44,6 +44,8 @@ describe('credentials', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       ADMIN_PASSWORD: 'admin-password-1',
       LOG_LEVEL: 'trace',
+      ROLES: 'api',
+      PROBE_ON_REGISTER: 'false',
     });
     const sink = new Writable({
       write(chunk, _enc, done) {

@@ -87,4 +87,10 @@ export async function registryCounts(svc: TestService): Promise<Record<string, n
   return row!;
 }
 
+/**
+ * These suites test the registry API: only the api role runs (no camera pulls changing statuses or
+ * writing audit rows underneath), and cameras at documentation addresses are stored unprobed.
+ */
+export const REGISTRY_ENV = { ROLES: 'api', PROBE_ON_REGISTER: 'false' };
+
 export const UUID_NOT_THERE = '00000000-0000-4000-8000-000000000000';

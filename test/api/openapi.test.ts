@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
+import { REGISTRY_ENV } from './fixtures.js';
 
 type Operation = {
   operationId?: string;
@@ -53,7 +54,7 @@ describe('GET /api/v1/openapi.json', () => {
   let svc: TestService;
   let doc: any;
   beforeAll(async () => {
-    svc = await startTestService();
+    svc = await startTestService(REGISTRY_ENV);
     const res = await fetch(`${svc.url}/api/v1/openapi.json`);
     expect(res.status).toBe(200);
     doc = await res.json();

@@ -8,7 +8,7 @@ import {
   startTestService,
   type TestService,
 } from '../support/service.js';
-import { batchBody, expectError, makeUser, sessionTimes, UUID_NOT_THERE } from './fixtures.js';
+import { batchBody, expectError, makeUser, sessionTimes, UUID_NOT_THERE, REGISTRY_ENV } from './fixtures.js';
 
 /** Every foundation endpoint over real HTTP on real Postgres: success paths and documented errors. */
 describe('registry API', () => {
@@ -17,7 +17,7 @@ describe('registry API', () => {
   let seeded: Awaited<ReturnType<typeof seedUnit>>;
 
   beforeAll(async () => {
-    svc = await startTestService({ LOGIN_MAX_FAILURES: '3', LOGIN_BLOCK_SECONDS: '60' });
+    svc = await startTestService({ ...REGISTRY_ENV, LOGIN_MAX_FAILURES: '3', LOGIN_BLOCK_SECONDS: '60' });
     admin = await svc.admin();
     seeded = await seedUnit(svc, 'Registry');
   });
@@ -473,6 +473,9 @@ describe('registry API', () => {
 
     it('exposes Prometheus metrics with HTTP latency by route and process metrics', async () => {
       await admin.get(`/units/${seeded.unit.id}`);
+      await admin.get(`/units/${UUID_NOT_THERE}`);
+      await admin.get(`/no/such/${Math.random()}`);
+      await fetch(`${svc.url}/readyz`);
       const res = await fetch(`${svc.url}/metrics`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/plain');
@@ -480,6 +483,11 @@ describe('registry API', () => {
       expect(text).toMatch(
         /http_request_duration_seconds_bucket\{[^}]*method="GET"[^}]*route="\/api\/v1\/units\/:id"[^}]*status="200"/,
       );
+      // Errors keep the route template; unknown paths do not become labels.
+      expect(text).toMatch(/route="\/api\/v1\/units\/:id",status="404"/);
+      expect(text).toMatch(/route="\/readyz",status="200"/);
+      expect(text).toMatch(/route="unmatched",status="404"/);
+      expect(text).not.toContain('/no/such/');
       expect(text).toContain('process_cpu_user_seconds_total');
       expect(text).toContain('nodejs_heap_size_used_bytes');
     });

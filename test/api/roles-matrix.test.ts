@@ -7,7 +7,7 @@ import {
   type ApiResponse,
   type TestService,
 } from '../support/service.js';
-import { assignSupervisor, batchBody, expectError, makeUser } from './fixtures.js';
+import { assignSupervisor, batchBody, expectError, makeUser, REGISTRY_ENV } from './fixtures.js';
 
 type Who = 'admin' | 'operatorA' | 'operatorB' | 'supervisor' | 'auditor';
 const WHO: Who[] = ['admin', 'operatorA', 'operatorB', 'supervisor', 'auditor'];
@@ -37,7 +37,7 @@ describe('role × endpoint matrix', () => {
   const unique = (p: string) => `${p}-${++n}`;
 
   beforeAll(async () => {
-    svc = await startTestService();
+    svc = await startTestService(REGISTRY_ENV);
     const admin = await svc.admin();
     const a = await seedUnit(svc, 'A');
     const b = await seedUnit(svc, 'B');

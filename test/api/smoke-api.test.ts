@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedUnit, startTestService, type TestService } from '../support/service.js';
+import { REGISTRY_ENV } from './fixtures.js';
 
 describe('API basics on real Postgres', () => {
   let svc: TestService;
   beforeAll(async () => {
-    svc = await startTestService();
+    svc = await startTestService(REGISTRY_ENV);
   });
   afterAll(async () => svc?.stop());
 

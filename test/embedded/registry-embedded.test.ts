@@ -35,6 +35,7 @@ describe('registry on the embedded database', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       ADMIN_PASSWORD: 'embedded-admin-1',
       ROLES: 'api',
+      PROBE_ON_REGISTER: 'false',
       LOG_LEVEL: 'silent',
     });
     admin = await (await start()).login('admin', 'embedded-admin-1');

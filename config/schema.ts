@@ -76,7 +76,10 @@ export const configSchema = z
     ONVIF_TIMEOUT_MS: z.coerce.number().int().min(200).default(5000),
     PROBE_TIMEOUT_MS: z.coerce.number().int().min(500).default(8000),
     /** Probe an RTSP address with ffprobe before storing the camera (false: store unchecked, for tests). */
-    PROBE_ON_REGISTER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    PROBE_ON_REGISTER: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
     /** Network interface WS-Discovery probes from (e.g. eth0); unset: the default route's. */
     DISCOVERY_INTERFACE: optionalText,
     /** ffmpeg's RTSP socket timeout for the supervised pull. */
@@ -116,7 +119,12 @@ export const configSchema = z
     ALERT_FLAP_THRESHOLD: z.coerce.number().int().min(2).default(3),
     ALERT_FLAP_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
     /** How long live events stay replayable for reconnecting clients. */
-    LIVE_EVENTS_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(24),
+    LIVE_EVENTS_RETENTION_HOURS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 30)
+      .default(24),
     /** Alert webhook: each alert event is POSTed here, signed with HMAC-SHA256 of WEBHOOK_SECRET. */
     WEBHOOK_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
     WEBHOOK_SECRET: optionalText,

@@ -36,7 +36,10 @@ async function main(argv: string[]): Promise<number> {
     );
   } else {
     const m = r.manifest;
-    if (m) process.stdout.write(`batch ${m.batch.code} (${m.batch.id}), exported ${m.exportedAt} by ${m.exportedBy.username}\n`);
+    if (m)
+      process.stdout.write(
+        `batch ${m.batch.code} (${m.batch.id}), exported ${m.exportedAt} by ${m.exportedBy.username}\n`,
+      );
     for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
     for (const p of r.problems) process.stdout.write(`PROBLEM: ${p}\n`);
     process.stdout.write(

@@ -87,7 +87,10 @@ export interface ArchiveVerification {
  * file's SHA-256, every original segment against the hash recorded at capture, and the hash chain.
  * Files are hashed as they stream out of the archive, never held whole in memory.
  */
-export async function verifyArchive(file: string, opts: { publicKeyPem?: string } = {}): Promise<ArchiveVerification> {
+export async function verifyArchive(
+  file: string,
+  opts: { publicKeyPem?: string } = {},
+): Promise<ArchiveVerification> {
   const small = new Map<string, Buffer>();
   const hashes = new Map<string, { sha256: string; bytes: number }>();
   const extract = tar.extract();
@@ -116,13 +119,27 @@ export async function verifyArchive(file: string, opts: { publicKeyPem?: string 
   const notes: string[] = [];
   const manifestBytes = small.get(MANIFEST);
   if (!manifestBytes) {
-    return { ok: false, problems: [`${MANIFEST} is missing from the archive`], notes, checkedFiles: 0, checkedSegments: 0, manifest: null };
+    return {
+      ok: false,
+      problems: [`${MANIFEST} is missing from the archive`],
+      notes,
+      checkedFiles: 0,
+      checkedSegments: 0,
+      manifest: null,
+    };
   }
   let manifest: ExportManifest;
   try {
     manifest = JSON.parse(manifestBytes.toString('utf8')) as ExportManifest;
   } catch {
-    return { ok: false, problems: [`${MANIFEST} is not valid JSON`], notes, checkedFiles: 0, checkedSegments: 0, manifest: null };
+    return {
+      ok: false,
+      problems: [`${MANIFEST} is not valid JSON`],
+      notes,
+      checkedFiles: 0,
+      checkedSegments: 0,
+      manifest: null,
+    };
   }
 
   let key = opts.publicKeyPem;
@@ -136,7 +153,9 @@ export async function verifyArchive(file: string, opts: { publicKeyPem?: string 
   if (!signature) problems.push(`${SIGNATURE} is missing: the manifest is not signed`);
   else if (!key) problems.push(`no public key to check the signature with`);
   else if (!verifySignature(key, manifestBytes, signature.toString('utf8')))
-    problems.push(`the signature does not match ${MANIFEST}: the manifest was changed after signing, or signed by another key`);
+    problems.push(
+      `the signature does not match ${MANIFEST}: the manifest was changed after signing, or signed by another key`,
+    );
   else notes.push(`signature valid (key ${publicKeyFingerprint(key)})`);
 
   const listed = new Set<string>();
@@ -145,14 +164,17 @@ export async function verifyArchive(file: string, opts: { publicKeyPem?: string 
     const got = hashes.get(f.path);
     if (!got) problems.push(`file ${f.path}: listed in the manifest but missing from the archive`);
     else if (got.sha256 !== f.sha256 || got.bytes !== f.bytes)
-      problems.push(`file ${f.path}: altered (sha256 ${got.sha256}, ${got.bytes} bytes; manifest says ${f.sha256}, ${f.bytes} bytes)`);
+      problems.push(
+        `file ${f.path}: altered (sha256 ${got.sha256}, ${got.bytes} bytes; manifest says ${f.sha256}, ${f.bytes} bytes)`,
+      );
   }
   for (const name of hashes.keys())
     if (!listed.has(name)) problems.push(`file ${name}: in the archive but not listed in the manifest`);
 
   const seen = new Map<string, ManifestSegment & { cameraId: string }>();
   for (const s of manifest.sessions ?? [])
-    for (const c of s.cameras) for (const seg of c.segments) seen.set(seg.id, { ...seg, cameraId: c.cameraId });
+    for (const c of s.cameras)
+      for (const seg of c.segments) seen.set(seg.id, { ...seg, cameraId: c.cameraId });
   const segments = [...seen.values()];
   const label = (s: { id: string; cameraId: string; startedAt: string; endedAt: string }) =>
     `segment ${s.id} (camera ${s.cameraId}, ${s.startedAt} – ${s.endedAt})`;
@@ -160,7 +182,9 @@ export async function verifyArchive(file: string, opts: { publicKeyPem?: string 
     const got = seg.file ? hashes.get(seg.file) : undefined;
     if (!got) problems.push(`${label(seg)}: missing from the archive`);
     else if (got.sha256 !== seg.sha256)
-      problems.push(`${label(seg)}: altered — its content hashes to ${got.sha256}, the hash recorded at capture is ${seg.sha256}`);
+      problems.push(
+        `${label(seg)}: altered — its content hashes to ${got.sha256}, the hash recorded at capture is ${seg.sha256}`,
+      );
   }
   for (const seg of segments) {
     const prev = seg.prevSegmentId ? seen.get(seg.prevSegmentId) : undefined;
@@ -171,7 +195,16 @@ export async function verifyArchive(file: string, opts: { publicKeyPem?: string 
   }
   for (const p of manifest.problems ?? []) {
     if (!problems.some((m) => m.includes(p.segmentId)))
-      problems.push(`segment ${p.segmentId} (camera ${p.cameraId}): ${p.kind} — reported by the service at export: ${p.detail}`);
+      problems.push(
+        `segment ${p.segmentId} (camera ${p.cameraId}): ${p.kind} — reported by the service at export: ${p.detail}`,
+      );
   }
-  return { ok: problems.length === 0, problems, notes, checkedFiles: hashes.size, checkedSegments: segments.length, manifest };
+  return {
+    ok: problems.length === 0,
+    problems,
+    notes,
+    checkedFiles: hashes.size,
+    checkedSegments: segments.length,
+    manifest,
+  };
 }

@@ -79,9 +79,13 @@ export class BatchExportBuilder {
 
   private async buildIn(dir: string, input: ExportInput, onProgress: (f: number) => Promise<void>) {
     const all = new Map<string, FootageSegment>();
-    for (const s of input.sessions) for (const c of s.footage.cameras) for (const seg of c.segments) all.set(seg.id, seg);
+    for (const s of input.sessions)
+      for (const c of s.footage.cameras) for (const seg of c.segments) all.set(seg.id, seg);
     const segments = [...all.values()];
-    const links = await chainLinks(this.deps.db, segments.map((s) => s.id));
+    const links = await chainLinks(
+      this.deps.db,
+      segments.map((s) => s.id),
+    );
     const problems: SegmentProblem[] = [];
     const good = new Set<string>();
     const files = new Map<string, { sha256: string; bytes: number }>();
@@ -93,7 +97,12 @@ export class BatchExportBuilder {
       const target = path.join(dir, rel);
       await mkdir(path.dirname(target), { recursive: true });
       if (!(await this.deps.store.stat(seg.objectKey))) {
-        problems.push({ segmentId: seg.id, cameraId: seg.cameraId, kind: 'missing', detail: 'the stored object is gone' });
+        problems.push({
+          segmentId: seg.id,
+          cameraId: seg.cameraId,
+          kind: 'missing',
+          detail: 'the stored object is gone',
+        });
       } else {
         const hash = createHash('sha256');
         let bytes = 0;
@@ -195,11 +204,19 @@ export class BatchExportBuilder {
       files: [...files.entries()]
         .map(([p, h]) => ({ path: p, bytes: h.bytes, sha256: h.sha256 }))
         .sort((a, b) => a.path.localeCompare(b.path)),
-      problems: problems.sort((a, b) => a.segmentId.localeCompare(b.segmentId) || a.kind.localeCompare(b.kind)),
+      problems: problems.sort(
+        (a, b) => a.segmentId.localeCompare(b.segmentId) || a.kind.localeCompare(b.kind),
+      ),
     };
     const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2));
     const archiveFile = path.join(dir, 'export.tar');
-    await this.writeTar(archiveFile, dir, manifestBytes, this.deps.signing.sign(manifestBytes), manifest.files);
+    await this.writeTar(
+      archiveFile,
+      dir,
+      manifestBytes,
+      this.deps.signing.sign(manifestBytes),
+      manifest.files,
+    );
     await onProgress(1);
     return { archiveFile, bytes: (await stat(archiveFile)).size, manifest };
   }
@@ -229,7 +246,9 @@ export class BatchExportBuilder {
     await addBuffer(PUBLIC_KEY, Buffer.from(this.deps.signing.publicKeyPem));
     for (const f of files) {
       await new Promise<void>((resolve, reject) => {
-        const entry = pack.entry({ name: f.path, size: f.bytes, mtime }, (err) => (err ? reject(err) : resolve()));
+        const entry = pack.entry({ name: f.path, size: f.bytes, mtime }, (err) =>
+          err ? reject(err) : resolve(),
+        );
         const source = createReadStream(path.join(dir, f.path));
         source.on('error', reject);
         source.pipe(entry);

@@ -44,7 +44,10 @@ export function verifySignature(publicKeyPem: string, data: Buffer, signatureBas
 }
 
 /** Loads the configured key, or the one in DATA_DIR, generating it there on first start. */
-export async function loadSigningKey(configuredFile: string | undefined, dataDir: string): Promise<SigningKey> {
+export async function loadSigningKey(
+  configuredFile: string | undefined,
+  dataDir: string,
+): Promise<SigningKey> {
   const file = configuredFile ?? path.join(dataDir, 'signing-key.pem');
   try {
     return fromPem(await readFile(file, 'utf8'), file);

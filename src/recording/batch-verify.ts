@@ -94,21 +94,38 @@ export async function verifySegments(
   concurrency: number,
 ): Promise<SegmentVerification> {
   const unique = [...new Map(segments.map((s) => [s.id, s])).values()];
-  const contentProblems = await mapBounded(unique, concurrency, async (seg): Promise<SegmentProblem | null> => {
-    const actual = await hashObject(store, seg.objectKey);
-    if (!actual)
-      return { segmentId: seg.id, cameraId: seg.cameraId, kind: 'missing', detail: 'the stored object is gone' };
-    if (actual.sha256 !== seg.sha256 || actual.bytes !== seg.bytes) {
-      return {
-        segmentId: seg.id,
-        cameraId: seg.cameraId,
-        kind: 'altered',
-        detail: `stored object hashes to ${actual.sha256} (${actual.bytes} bytes), recorded ${seg.sha256} (${seg.bytes} bytes)`,
-      };
-    }
-    return null;
-  });
+  const contentProblems = await mapBounded(
+    unique,
+    concurrency,
+    async (seg): Promise<SegmentProblem | null> => {
+      const actual = await hashObject(store, seg.objectKey);
+      if (!actual)
+        return {
+          segmentId: seg.id,
+          cameraId: seg.cameraId,
+          kind: 'missing',
+          detail: 'the stored object is gone',
+        };
+      if (actual.sha256 !== seg.sha256 || actual.bytes !== seg.bytes) {
+        return {
+          segmentId: seg.id,
+          cameraId: seg.cameraId,
+          kind: 'altered',
+          detail: `stored object hashes to ${actual.sha256} (${actual.bytes} bytes), recorded ${seg.sha256} (${seg.bytes} bytes)`,
+        };
+      }
+      return null;
+    },
+  );
   const problems = contentProblems.filter((p): p is SegmentProblem => p !== null);
-  problems.push(...chainProblems(unique, await chainLinks(db, unique.map((s) => s.id))));
+  problems.push(
+    ...chainProblems(
+      unique,
+      await chainLinks(
+        db,
+        unique.map((s) => s.id),
+      ),
+    ),
+  );
   return { ok: problems.length === 0, checkedSegments: unique.length, problems };
 }

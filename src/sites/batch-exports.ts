@@ -74,7 +74,11 @@ export class ExportService {
          VALUES ($1, $2, 'queued', $3, $4, $5)`,
         [id, batchId, actor.userId, actor.username, this.clock.now()],
       );
-      await this.audit.record(actor, { action: 'batch.export', subjectType: 'batch', subjectId: batchId, details: { exportId: id } }, tx);
+      await this.audit.record(
+        actor,
+        { action: 'batch.export', subjectType: 'batch', subjectId: batchId, details: { exportId: id } },
+        tx,
+      );
     });
     await this.jobs.add('export.build', { exportId: id }, { jobId: id, attempts: ATTEMPTS });
     return { exportId: id };
@@ -106,11 +110,15 @@ export class ExportService {
     };
   }
 
-  async download(actor: Actor, exportId: string): Promise<{ stream: Readable; bytes: number; filename: string }> {
+  async download(
+    actor: Actor,
+    exportId: string,
+  ): Promise<{ stream: Readable; bytes: number; filename: string }> {
     const r = await this.row(actor, exportId);
     const ctx = await loadBatchContext(this.db, r.batch_id, this.clock.now());
     assertMayTakeFootage(actor, ctx.batch);
-    if (r.status !== 'done' || !r.object_key) throw new ConflictError(`export is ${r.status}, not ready to download`);
+    if (r.status !== 'done' || !r.object_key)
+      throw new ConflictError(`export is ${r.status}, not ready to download`);
     const stat = await this.store.stat(r.object_key);
     if (!stat) throw new NotFoundError('export archive');
     await this.audit.record(actor, {
@@ -130,12 +138,18 @@ export class ExportService {
   async build(exportId: string, attempt: number): Promise<'done' | 'skipped'> {
     const [row] = await this.db.query<ExportRow>('SELECT * FROM batch_exports WHERE id = $1', [exportId]);
     if (!row || row.status === 'done') return 'skipped';
-    await this.db.query(`UPDATE batch_exports SET status = 'running', progress = 0, error = NULL WHERE id = $1`, [exportId]);
+    await this.db.query(
+      `UPDATE batch_exports SET status = 'running', progress = 0, error = NULL WHERE id = $1`,
+      [exportId],
+    );
     let reported = 0;
     const progress = async (f: number) => {
       if (f - reported < 0.05 && f < 1) return;
       reported = f;
-      await this.db.query('UPDATE batch_exports SET progress = $2 WHERE id = $1', [exportId, Math.round(f * 1000) / 1000]);
+      await this.db.query('UPDATE batch_exports SET progress = $2 WHERE id = $1', [
+        exportId,
+        Math.round(f * 1000) / 1000,
+      ]);
     };
     try {
       const now = this.clock.now();
@@ -174,7 +188,10 @@ export class ExportService {
       } finally {
         await built.cleanup();
       }
-      this.log.info({ exportId, bytes: built.bytes, problems: built.manifest.problems.length }, 'export built');
+      this.log.info(
+        { exportId, bytes: built.bytes, problems: built.manifest.problems.length },
+        'export built',
+      );
       return 'done';
     } catch (err) {
       const last = attempt >= ATTEMPTS;

@@ -36,7 +36,11 @@ export class BatchLifecycle {
       throw new ConflictError(`batch is ${batch.status}; only a completed batch can be approved`);
     await this.db.transaction(async (tx) => {
       await tx.query(`UPDATE batches SET status = 'approved', status_reason = NULL WHERE id = $1`, [batchId]);
-      await this.audit.record(actor, { action: 'batch.approve', subjectType: 'batch', subjectId: batchId }, tx);
+      await this.audit.record(
+        actor,
+        { action: 'batch.approve', subjectType: 'batch', subjectId: batchId },
+        tx,
+      );
     });
     return this.batches.get(actor, batchId);
   }
@@ -51,7 +55,10 @@ export class BatchLifecycle {
     const ctx = await loadBatchContext(this.db, batchId, this.clock.now());
     if (ctx.batch.status === 'rejected') throw new ConflictError('batch is already rejected');
     const holdId = await this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE batches SET status = 'rejected', status_reason = $2 WHERE id = $1`, [batchId, reason]);
+      await tx.query(`UPDATE batches SET status = 'rejected', status_reason = $2 WHERE id = $1`, [
+        batchId,
+        reason,
+      ]);
       const hold = await this.retention.placeHold(
         actor,
         { batchId, reason: `batch ${ctx.batch.code} rejected: ${reason}` },
@@ -59,7 +66,12 @@ export class BatchLifecycle {
       );
       await this.audit.record(
         actor,
-        { action: 'batch.reject', subjectType: 'batch', subjectId: batchId, details: { reason, holdId: hold.id } },
+        {
+          action: 'batch.reject',
+          subjectType: 'batch',
+          subjectId: batchId,
+          details: { reason, holdId: hold.id },
+        },
         tx,
       );
       return hold.id;
@@ -103,6 +115,12 @@ export class BatchLifecycle {
         tx,
       );
     });
-    return { sessionId: input.sessionId, userId: actor.userId, text: input.text, score: input.score, filedAt: filedAt.toISOString() };
+    return {
+      sessionId: input.sessionId,
+      userId: actor.userId,
+      text: input.text,
+      score: input.score,
+      filedAt: filedAt.toISOString(),
+    };
   }
 }

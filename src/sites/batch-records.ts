@@ -56,7 +56,12 @@ export class BatchRecords {
     }
   > {
     const batch = await this.batches.get(actor, batchId);
-    const rows = await this.db.query<{ id: string; username: string; kind: string | null; session_ids: string[] }>(
+    const rows = await this.db.query<{
+      id: string;
+      username: string;
+      kind: string | null;
+      session_ids: string[];
+    }>(
       `SELECT u.id, u.username, max(COALESCE(ss.kind, u.supervisor_kind)) AS kind, array_agg(ss.session_id ORDER BY ss.session_id) AS session_ids
        FROM session_supervisors ss JOIN batch_sessions s ON s.id = ss.session_id JOIN users u ON u.id = ss.user_id
        WHERE s.batch_id = $1 GROUP BY u.id, u.username ORDER BY u.username`,
@@ -66,7 +71,12 @@ export class BatchRecords {
     await this.audit.record(actor, { action: 'batch.view', subjectType: 'batch', subjectId: batchId });
     return {
       ...batch,
-      supervisors: rows.map((r) => ({ id: r.id, username: r.username, kind: r.kind, sessionIds: r.session_ids })),
+      supervisors: rows.map((r) => ({
+        id: r.id,
+        username: r.username,
+        kind: r.kind,
+        sessionIds: r.session_ids,
+      })),
       readiness,
     };
   }
@@ -81,7 +91,11 @@ export class BatchRecords {
 
   async recordings(actor: Actor, batchId: string): Promise<RecordingsView> {
     const { footage } = await this.load(actor, batchId);
-    await this.audit.record(actor, { action: 'batch.recordings.view', subjectType: 'batch', subjectId: batchId });
+    await this.audit.record(actor, {
+      action: 'batch.recordings.view',
+      subjectType: 'batch',
+      subjectId: batchId,
+    });
     return {
       batchId,
       sessions: footage.map((f) => ({
@@ -148,7 +162,10 @@ export class BatchRecords {
       siteNames: new Map(sites.map((s) => [s.id, s.name])),
       supervisors: new Map(supervisors.map((u) => [u.id, { username: u.username, kind: u.kind }])),
       opinions: new Map(
-        opinions.map((o) => [`${o.session_id}:${o.user_id}`, { text: o.text, score: o.score, filedAt: o.filed_at }]),
+        opinions.map((o) => [
+          `${o.session_id}:${o.user_id}`,
+          { text: o.text, score: o.score, filedAt: o.filed_at },
+        ]),
       ),
       now: this.clock.now(),
     });

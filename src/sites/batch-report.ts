@@ -81,7 +81,10 @@ export function buildReport(input: ReportInputs): BatchReport {
   const sessions = input.footage.map((f, i): SessionReport => {
     const s = input.ctx.sessions[i]!;
     const session: Span = { from: s.startsAt.getTime(), to: s.endsAt.getTime() };
-    const evaluated: Span = { from: session.from, to: Math.max(session.from, Math.min(session.to, input.now.getTime())) };
+    const evaluated: Span = {
+      from: session.from,
+      to: Math.max(session.from, Math.min(session.to, input.now.getTime())),
+    };
     const zoneIds = s.zoneIds?.length
       ? s.zoneIds
       : [...input.zones.entries()].filter(([, z]) => z.siteId === s.siteId).map(([id]) => id);
@@ -92,7 +95,9 @@ export function buildReport(input: ReportInputs): BatchReport {
             .filter((a) => a.zoneId === zoneId)
             .map((a) => ({ from: a.from.getTime(), to: a.to?.getTime() ?? Infinity })),
         );
-        const footage = bridge(cam.segments.map((x) => ({ from: x.startedAt.getTime(), to: x.endedAt.getTime() })));
+        const footage = bridge(
+          cam.segments.map((x) => ({ from: x.startedAt.getTime(), to: x.endedAt.getTime() })),
+        );
         return { cam, assigned, covered: clip(intersect(footage, assigned), evaluated) };
       });
       const covered = union(perCamera.flatMap((c) => c.covered));
@@ -100,13 +105,25 @@ export function buildReport(input: ReportInputs): BatchReport {
         const reasons: GapReason[] = [];
         const withCamera = union(perCamera.flatMap((c) => clip(c.assigned, g)));
         for (const hole of subtract(g, withCamera))
-          reasons.push({ cameraId: null, reason: 'no_camera', detail: 'no camera was assigned to the zone', from: iso(hole.from), to: iso(hole.to) });
+          reasons.push({
+            cameraId: null,
+            reason: 'no_camera',
+            detail: 'no camera was assigned to the zone',
+            from: iso(hole.from),
+            to: iso(hole.to),
+          });
         for (const c of perCamera) {
           for (const part of clip(c.assigned, g)) {
             for (const gap of c.cam.gaps) {
               const cut = clip([{ from: gap.from.getTime(), to: gap.to.getTime() }], part)[0];
               if (cut)
-                reasons.push({ cameraId: c.cam.cameraId, reason: gap.reason, detail: gap.detail, from: iso(cut.from), to: iso(cut.to) });
+                reasons.push({
+                  cameraId: c.cam.cameraId,
+                  reason: gap.reason,
+                  detail: gap.detail,
+                  from: iso(cut.from),
+                  to: iso(cut.to),
+                });
             }
           }
         }
@@ -121,7 +138,9 @@ export function buildReport(input: ReportInputs): BatchReport {
         totalSeconds: seconds(session.to - session.from),
         coveredSeconds: seconds(coveredMs),
         coverage: elapsed > 0 ? Math.round((coveredMs / elapsed) * 10_000) / 10_000 : 0,
-        cameraIds: perCamera.filter((c) => c.assigned.some((a) => overlaps(a, session))).map((c) => c.cam.cameraId),
+        cameraIds: perCamera
+          .filter((c) => c.assigned.some((a) => overlaps(a, session)))
+          .map((c) => c.cam.cameraId),
         gaps,
       };
     });
@@ -165,7 +184,13 @@ export function buildReport(input: ReportInputs): BatchReport {
   return { batch: input.ctx.batch, generatedAt: input.now.toISOString(), sessions };
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 export const escapeHtml = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
 /** A self-contained printable page of the report; every value is escaped. */
@@ -176,18 +201,24 @@ export function reportHtml(r: BatchReport): string {
     .map((s) => {
       const zones = s.zones
         .map(
-          (z) => `<tr><td>${e(z.name)}</td><td>${e(z.coveredSeconds)}</td><td>${e(z.totalSeconds)}</td><td>${pct(z.coverage)}</td><td>${
-            z.gaps.length === 0
-              ? '—'
-              : `<ul>${z.gaps
-                  .map(
-                    (g) =>
-                      `<li>${e(g.from)} – ${e(g.to)} (${e(g.seconds)} s): ${g.reasons
-                        .map((x) => `${e(x.reason)}${x.cameraId ? ` [${e(x.cameraId)}]` : ''}${x.detail ? ` — ${e(x.detail)}` : ''}`)
-                        .join('; ') || 'unexplained'}</li>`,
-                  )
-                  .join('')}</ul>`
-          }</td></tr>`,
+          (z) =>
+            `<tr><td>${e(z.name)}</td><td>${e(z.coveredSeconds)}</td><td>${e(z.totalSeconds)}</td><td>${pct(z.coverage)}</td><td>${
+              z.gaps.length === 0
+                ? '—'
+                : `<ul>${z.gaps
+                    .map(
+                      (g) =>
+                        `<li>${e(g.from)} – ${e(g.to)} (${e(g.seconds)} s): ${
+                          g.reasons
+                            .map(
+                              (x) =>
+                                `${e(x.reason)}${x.cameraId ? ` [${e(x.cameraId)}]` : ''}${x.detail ? ` — ${e(x.detail)}` : ''}`,
+                            )
+                            .join('; ') || 'unexplained'
+                        }</li>`,
+                    )
+                    .join('')}</ul>`
+            }</td></tr>`,
         )
         .join('');
       const faults = s.pictureFaults.length
@@ -198,7 +229,9 @@ export function reportHtml(r: BatchReport): string {
             .map(
               (x) =>
                 `<li>${e(x.username)} (${e(x.kind ?? 'supervisor')}): ${
-                  x.opinion ? `score ${e(x.opinion.score)} — ${e(x.opinion.text)} (${e(x.opinion.filedAt)})` : 'no opinion filed'
+                  x.opinion
+                    ? `score ${e(x.opinion.score)} — ${e(x.opinion.text)} (${e(x.opinion.filedAt)})`
+                    : 'no opinion filed'
                 }</li>`,
             )
             .join('')}</ul>`

@@ -42,7 +42,12 @@ export const readinessView = z.object({
 
 export const batchDetail = batchView.extend({
   supervisors: z.array(
-    z.object({ id: z.string(), username: z.string(), kind: z.string().nullable(), sessionIds: z.array(z.string()) }),
+    z.object({
+      id: z.string(),
+      username: z.string(),
+      kind: z.string().nullable(),
+      sessionIds: z.array(z.string()),
+    }),
   ),
   readiness: readinessView.nullable(),
 });
@@ -103,7 +108,9 @@ export const reportView = z.object({
           coveredSeconds: z.number(),
           coverage: z.number(),
           cameraIds: z.array(z.string()),
-          gaps: z.array(z.object({ from: z.string(), to: z.string(), seconds: z.number(), reasons: z.array(gapReason) })),
+          gaps: z.array(
+            z.object({ from: z.string(), to: z.string(), seconds: z.number(), reasons: z.array(gapReason) }),
+          ),
         }),
       ),
       incidents: z.array(gapReason),
@@ -161,13 +168,19 @@ export const drawRecordView = z.object({
   seed: z.string(),
   perSession: z.number(),
   inputs: z.record(z.string(), z.unknown()),
-  assignments: z.array(z.object({ sessionId: z.string(), supervisors: z.array(drawSupervisor), shortfall: z.number() })),
+  assignments: z.array(
+    z.object({ sessionId: z.string(), supervisors: z.array(drawSupervisor), shortfall: z.number() }),
+  ),
   createdBy: z.string().nullable(),
   createdAt: z.string(),
   replayMatches: z.boolean(),
 });
 
-export const opinionBody = z.strictObject({ sessionId: id, text: text(10_000), score: z.int().min(0).max(100) });
+export const opinionBody = z.strictObject({
+  sessionId: id,
+  text: text(10_000),
+  score: z.int().min(0).max(100),
+});
 export const opinionView = z.object({
   sessionId: z.string(),
   userId: z.string(),
@@ -202,7 +215,11 @@ export const spotCheckBody = z
     from: instant.optional(),
     to: instant.optional(),
     seed: z.string().trim().min(1).max(200).optional(),
-    spanMinutes: z.int().min(1).max(24 * 60).optional(),
+    spanMinutes: z
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .optional(),
   })
   .superRefine((b, ctx) => {
     if (b.from && b.to && b.from.getTime() >= b.to.getTime())

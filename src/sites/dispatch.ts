@@ -79,7 +79,9 @@ export interface DispatchResult {
   drawId: string;
   seed: string;
   perSession: number;
-  sessions: (SessionDraw & { supervisors: { id: string; username: string; kind: SupervisorKind | null }[] })[];
+  sessions: (SessionDraw & {
+    supervisors: { id: string; username: string; kind: SupervisorKind | null }[];
+  })[];
 }
 
 export interface DrawRecord {
@@ -142,7 +144,11 @@ export class DispatchService {
       );
       const loads = new Map(loadRows.map((r) => [r.user_id, r.n]));
       const inputs: DrawInputs = {
-        sessions: ctx.sessions.map((s) => ({ id: s.sessionId, from: s.startsAt.getTime(), to: s.endsAt.getTime() })),
+        sessions: ctx.sessions.map((s) => ({
+          id: s.sessionId,
+          from: s.startsAt.getTime(),
+          to: s.endsAt.getTime(),
+        })),
         pool: users.map((u) => ({
           id: u.id,
           kind: u.supervisor_kind,
@@ -181,7 +187,10 @@ export class DispatchService {
             seed,
             perSession,
             poolSize: inputs.pool.length,
-            assignments: draw.map((d) => ({ sessionId: d.sessionId, userIds: d.supervisors.map((x) => x.id) })),
+            assignments: draw.map((d) => ({
+              sessionId: d.sessionId,
+              userIds: d.supervisors.map((x) => x.id),
+            })),
             previous,
           },
         },

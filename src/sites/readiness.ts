@@ -21,7 +21,13 @@ export interface Readiness {
   startsAt: string;
   checkedAt: string;
   ready: boolean;
-  zones: { zoneId: string; name: string; covered: boolean; cameraIds: string[]; healthyCameraIds: string[] }[];
+  zones: {
+    zoneId: string;
+    name: string;
+    covered: boolean;
+    cameraIds: string[];
+    healthyCameraIds: string[];
+  }[];
   cameras: CameraReadiness[];
   storage: { ok: boolean; error: string | null };
   spool: { ok: boolean; freeMb: number | null; faults: string[] };
@@ -115,13 +121,28 @@ export class ReadinessService {
       if (!HEALTHY_STATUSES.includes(a.status)) problems.push(`camera ${a.name} is ${a.status}`);
       if (picture !== 'ok' && picture !== 'unchecked') problems.push(`camera ${a.name}: picture ${picture}`);
       if (skew !== null && Math.abs(skew) > this.opts.clockSkewLimitMs)
-        problems.push(`camera ${a.name}: clock off by ${Math.round(skew)} ms (limit ${this.opts.clockSkewLimitMs} ms)`);
-      cameras.set(a.id, { cameraId: a.id, name: a.name, status: a.status, picture, clockSkewMs: skew, problems });
+        problems.push(
+          `camera ${a.name}: clock off by ${Math.round(skew)} ms (limit ${this.opts.clockSkewLimitMs} ms)`,
+        );
+      cameras.set(a.id, {
+        cameraId: a.id,
+        name: a.name,
+        status: a.status,
+        picture,
+        clockSkewMs: skew,
+        problems,
+      });
     }
     const zoneViews = zones.map((z) => {
       const ids = [...new Set(assigned.filter((a) => a.zone_id === z.id).map((a) => a.id))];
       const healthy = ids.filter((id) => cameras.get(id)!.problems.length === 0);
-      return { zoneId: z.id, name: z.name, covered: healthy.length > 0, cameraIds: ids, healthyCameraIds: healthy };
+      return {
+        zoneId: z.id,
+        name: z.name,
+        covered: healthy.length > 0,
+        cameraIds: ids,
+        healthyCameraIds: healthy,
+      };
     });
     const storage = await this.store.check().then(
       () => ({ ok: true, error: null as string | null }),
@@ -153,7 +174,9 @@ export class ReadinessService {
   }
 
   private async spool(): Promise<Readiness['spool']> {
-    const faults = [...this.activeFaults].filter(([kind]) => /spool/.test(kind)).map(([k, d]) => `${k}: ${d}`);
+    const faults = [...this.activeFaults]
+      .filter(([kind]) => /spool/.test(kind))
+      .map(([k, d]) => `${k}: ${d}`);
     let freeMb: number | null = null;
     try {
       const fs = await statfs(this.opts.dataDir);
@@ -184,7 +207,9 @@ export class ReadinessService {
       results.push(r);
       const fingerprint = r.ready
         ? 'ready'
-        : createHash('sha256').update(JSON.stringify([...r.problems].sort())).digest('hex');
+        : createHash('sha256')
+            .update(JSON.stringify([...r.problems].sort()))
+            .digest('hex');
       const [last] = await this.db.query<{ fingerprint: string }>(
         'SELECT fingerprint FROM session_readiness_alerts WHERE session_id = $1 ORDER BY raised_at DESC LIMIT 1',
         [s.id],

@@ -108,7 +108,15 @@ export class SpotCheckService {
     await this.db.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO spot_checks (id, seed, params, candidates, picks, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [id, seed, JSON.stringify(params), JSON.stringify(candidates), JSON.stringify(picks), actor.userId, now],
+        [
+          id,
+          seed,
+          JSON.stringify(params),
+          JSON.stringify(candidates),
+          JSON.stringify(picks),
+          actor.userId,
+          now,
+        ],
       );
       await this.audit.record(
         actor,
@@ -121,7 +129,16 @@ export class SpotCheckService {
         tx,
       );
     });
-    return { id, seed, params, candidates, picks, createdBy: actor.userId, createdAt: now.toISOString(), replayMatches: true };
+    return {
+      id,
+      seed,
+      params,
+      candidates,
+      picks,
+      createdBy: actor.userId,
+      createdAt: now.toISOString(),
+      replayMatches: true,
+    };
   }
 
   async get(actor: Actor, id: string): Promise<SpotCheckRecord> {

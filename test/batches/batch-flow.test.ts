@@ -43,7 +43,12 @@ describe('assessment batch: footage, report, verify, export, lifecycle', () => {
   beforeAll(async () => {
     [svc, factory] = await Promise.all([
       startTestService(
-        { BATCH_MARGIN_MINUTES: '0', ROLES: 'api,worker', PROBE_ON_REGISTER: 'false', READINESS_CHECK_INTERVAL_SECONDS: '3600' },
+        {
+          BATCH_MARGIN_MINUTES: '0',
+          ROLES: 'api,worker',
+          PROBE_ON_REGISTER: 'false',
+          READINESS_CHECK_INTERVAL_SECONDS: '3600',
+        },
         { clock },
       ),
       SegmentFactory.create(),
@@ -54,7 +59,11 @@ describe('assessment batch: footage, report, verify, export, lifecycle', () => {
     operator = seeded.operator;
     site1 = seeded.site;
     site2 = (
-      await admin.post('/sites', { unitId: seeded.unit.id, name: 'Workshop <b>2</b> & "annex"', zones: [{ name: 'Bench 1' }] })
+      await admin.post('/sites', {
+        unitId: seeded.unit.id,
+        name: 'Workshop <b>2</b> & "annex"',
+        zones: [{ name: 'Bench 1' }],
+      })
     ).body;
     const camera = async (siteId: string, name: string, zoneId: string) => {
       const c = await operator.post('/cameras', { siteId, name, rtspUrl: `rtsp://127.0.0.1:9/${name}` });
@@ -129,7 +138,10 @@ describe('assessment batch: footage, report, verify, export, lifecycle', () => {
     const off = svc.services.events.on('session.not_ready', (e) => seen.push(e));
     const results = await svc.services.batchOps.readiness.checkUpcoming();
     expect(results.map((x) => x.ready)).toEqual([false, false]);
-    expect(results[1]!.problems).toEqual(['zone Bench 1 has no healthy camera', 'camera cam-c is connecting']);
+    expect(results[1]!.problems).toEqual([
+      'zone Bench 1 has no healthy camera',
+      'camera cam-c is connecting',
+    ]);
     const problems = results[0]!.problems.join('\n');
     expect(problems).toContain('cam-b: picture covered');
     expect(problems).toContain('clock off by 9000 ms');
@@ -151,9 +163,16 @@ describe('assessment batch: footage, report, verify, export, lifecycle', () => {
     const byCam = Object.fromEntries(r.body.cameras.map((c: any) => [c.cameraId, c]));
     expect(Object.keys(byCam).sort()).toEqual([cams.a.id, cams.b.id, cams.c.id].sort());
     expect(byCam[cams.a.id].zoneIds).toEqual([site1.zones[0].id]);
-    expect(byCam[cams.a.id].segments).toHaveLength(segs.a.filter((s) => s.endedAt > at(60) && s.startedAt < at(100)).length);
+    expect(byCam[cams.a.id].segments).toHaveLength(
+      segs.a.filter((s) => s.endedAt > at(60) && s.startedAt < at(100)).length,
+    );
     expect(byCam[cams.a.id].gaps).toEqual([
-      { from: at(70).toISOString(), to: at(80).toISOString(), reason: 'offline', detail: 'camera unreachable' },
+      {
+        from: at(70).toISOString(),
+        to: at(80).toISOString(),
+        reason: 'offline',
+        detail: 'camera unreachable',
+      },
     ]);
     expect(byCam[cams.b.id].removedAt).not.toBeNull();
     expect(byCam[cams.b.id].gaps).toEqual([
@@ -170,16 +189,32 @@ describe('assessment batch: footage, report, verify, export, lifecycle', () => {
     const zoneA = s1.zones.find((z: any) => z.name === 'Room A');
     expect(zoneA).toMatchObject({ totalSeconds: 40, coveredSeconds: 30, coverage: 0.75 });
     expect(zoneA.gaps).toHaveLength(1);
-    expect(zoneA.gaps[0]).toMatchObject({ from: at(70).toISOString(), to: at(80).toISOString(), seconds: 10 });
+    expect(zoneA.gaps[0]).toMatchObject({
+      from: at(70).toISOString(),
+      to: at(80).toISOString(),
+      seconds: 10,
+    });
     expect(zoneA.gaps[0].reasons).toEqual([
-      { cameraId: cams.a.id, reason: 'offline', detail: 'camera unreachable', from: at(70).toISOString(), to: at(80).toISOString() },
+      {
+        cameraId: cams.a.id,
+        reason: 'offline',
+        detail: 'camera unreachable',
+        from: at(70).toISOString(),
+        to: at(80).toISOString(),
+      },
     ]);
     const zoneB = s1.zones.find((z: any) => z.name === 'Room B');
     expect(zoneB).toMatchObject({ totalSeconds: 40, coveredSeconds: 30 });
     expect(zoneB.gaps[0].reasons[0]).toMatchObject({ cameraId: cams.b.id, reason: 'unexplained' });
     expect(s1.incidents).toHaveLength(1);
     expect(s2.zones).toEqual([
-      expect.objectContaining({ name: 'Bench 1', totalSeconds: 40, coveredSeconds: 40, coverage: 1, gaps: [] }),
+      expect.objectContaining({
+        name: 'Bench 1',
+        totalSeconds: 40,
+        coveredSeconds: 40,
+        coverage: 1,
+        gaps: [],
+      }),
     ]);
 
     const html = await operator.get(`/batches/${batchId}/report?format=html`);
@@ -240,7 +275,9 @@ describe('assessment batch: footage, report, verify, export, lifecycle', () => {
     }, 120_000);
     expect(done.downloadUrl).toBe(`/api/v1/exports/${started.body.exportId}/download`);
     expect(done.progress).toBe(1);
-    const res = await fetch(`${svc.url}${done.downloadUrl}`, { headers: { authorization: `Bearer ${client.token}` } });
+    const res = await fetch(`${svc.url}${done.downloadUrl}`, {
+      headers: { authorization: `Bearer ${client.token}` },
+    });
     expect(res.status).toBe(200);
     const file = path.join(tmp, name);
     await writeFile(file, Buffer.from(await res.arrayBuffer()));

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawSupervisors } from '../../src/sites/dispatch.js';
 import { makeUser } from '../api/fixtures.js';
-import { makeCreditCode, seedUnit, startTestService, type ApiClient, type TestService } from '../support/service.js';
+import {
+  makeCreditCode,
+  seedUnit,
+  startTestService,
+  type ApiClient,
+  type TestService,
+} from '../support/service.js';
 
 const hour = 3600_000;
 
@@ -82,14 +88,22 @@ describe('supervisor dispatch, opinions, spot checks and tenancy', () => {
   });
 
   it('spreads load: with as many free supervisors as sessions, each gets one', () => {
-    const sessions = [0, 1, 2, 3].map((i) => ({ id: `s${i}`, from: i * 10 * hour, to: i * 10 * hour + hour }));
+    const sessions = [0, 1, 2, 3].map((i) => ({
+      id: `s${i}`,
+      from: i * 10 * hour,
+      to: i * 10 * hour + hour,
+    }));
     const pool = ['a', 'b', 'c', 'd'].map((id) => ({ id, kind: 'internal' as const, load: 0, busy: [] }));
     for (const seed of ['x', 'y', 'z']) {
       const d = drawSupervisors(seed, { sessions, pool }, 1);
       expect(new Set(d.map((s) => s.supervisors[0]!.id)).size).toBe(4);
       expect(drawSupervisors(seed, { sessions, pool }, 1)).toEqual(d);
     }
-    const busy = drawSupervisors('x', { sessions: sessions.slice(0, 1), pool: [{ ...pool[0]!, busy: [{ from: 0, to: 1 }] }] }, 1);
+    const busy = drawSupervisors(
+      'x',
+      { sessions: sessions.slice(0, 1), pool: [{ ...pool[0]!, busy: [{ from: 0, to: 1 }] }] },
+      1,
+    );
     expect(busy[0]).toMatchObject({ supervisors: [], shortfall: 1 });
   });
 
@@ -105,20 +119,29 @@ describe('supervisor dispatch, opinions, spot checks and tenancy', () => {
     });
     expect(filed.status, JSON.stringify(filed.body)).toBe(201);
     if (outsider) {
-      const r = await outsider.client.post(`/batches/${batch.id}/opinions`, { sessionId: session.id, text: 'x', score: 1 });
+      const r = await outsider.client.post(`/batches/${batch.id}/opinions`, {
+        sessionId: session.id,
+        text: 'x',
+        score: 1,
+      });
       expect(r.status).toBe(404);
     }
     const report = await admin.get(`/batches/${batch.id}/report`);
     const sup = report.body.sessions[0].supervisors.find((s: any) => s.userId === assigned.id);
     expect(sup.opinion).toMatchObject({ text: '考场秩序良好 <ok>', score: 92 });
-    const bad = await assigned.client.post(`/batches/${batch.id}/opinions`, { sessionId: session.id, text: 'x', score: 101 });
+    const bad = await assigned.client.post(`/batches/${batch.id}/opinions`, {
+      sessionId: session.id,
+      text: 'x',
+      score: 101,
+    });
     expect(bad.status).toBe(400);
   });
 
   it('keeps batches to their unit and their assigned supervisors', async () => {
     const mine = await own.operator.get(`/batches/${batch.id}`);
     expect(mine.status).toBe(200);
-    for (const p of ['', '/recordings', '/report']) expect((await other.operator.get(`/batches/${batch.id}${p}`)).status).toBe(404);
+    for (const p of ['', '/recordings', '/report'])
+      expect((await other.operator.get(`/batches/${batch.id}${p}`)).status).toBe(404);
     expect((await other.operator.post(`/batches/${batch.id}/verify`)).status).toBe(404);
     expect((await other.operator.post(`/batches/${batch.id}/exports`)).status).toBe(404);
     const list = await other.operator.get('/batches');
@@ -134,9 +157,16 @@ describe('supervisor dispatch, opinions, spot checks and tenancy', () => {
 
   it("keeps a confidential unit's footage from platform roles", async () => {
     const unit = (
-      await admin.post('/units', { name: 'Classified works', creditCode: makeCreditCode(), kind: 'employer', confidential: true })
+      await admin.post('/units', {
+        name: 'Classified works',
+        creditCode: makeCreditCode(),
+        kind: 'employer',
+        confidential: true,
+      })
     ).body;
-    const site = (await admin.post('/sites', { unitId: unit.id, name: 'Secure hall', zones: [{ name: 'Z' }] })).body;
+    const site = (
+      await admin.post('/sites', { unitId: unit.id, name: 'Secure hall', zones: [{ name: 'Z' }] })
+    ).body;
     const op = await makeUser(svc, 'unit_operator', unit.id);
     const auditor = await makeUser(svc, 'auditor');
     const b = (

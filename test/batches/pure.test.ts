@@ -9,22 +9,51 @@ import { drawSpotChecks } from '../../src/sites/spot-checks.js';
 
 describe('span arithmetic', () => {
   it('unions, subtracts, intersects and measures', () => {
-    expect(union([{ from: 5, to: 8 }, { from: 0, to: 3 }, { from: 2, to: 4 }])).toEqual([
+    expect(
+      union([
+        { from: 5, to: 8 },
+        { from: 0, to: 3 },
+        { from: 2, to: 4 },
+      ]),
+    ).toEqual([
       { from: 0, to: 4 },
       { from: 5, to: 8 },
     ]);
-    expect(subtract({ from: 0, to: 10 }, [{ from: 2, to: 4 }, { from: 3, to: 6 }, { from: 9, to: 12 }])).toEqual([
+    expect(
+      subtract({ from: 0, to: 10 }, [
+        { from: 2, to: 4 },
+        { from: 3, to: 6 },
+        { from: 9, to: 12 },
+      ]),
+    ).toEqual([
       { from: 0, to: 2 },
       { from: 6, to: 9 },
     ]);
     expect(intersect([{ from: 0, to: 10 }], [{ from: 5, to: 15 }])).toEqual([{ from: 5, to: 10 }]);
-    expect(measure([{ from: 0, to: 10 }, { from: 5, to: 15 }])).toBe(15);
+    expect(
+      measure([
+        { from: 0, to: 10 },
+        { from: 5, to: 15 },
+      ]),
+    ).toBe(15);
   });
 
   it('treats sub-tolerance holes between segments as continuous, not as gaps', () => {
-    expect(bridge([{ from: 0, to: 2000 }, { from: 2003, to: 4000 }])).toEqual([{ from: 0, to: 4000 }]);
     expect(
-      unexplainedGaps({ from: 0, to: 10_000 }, [{ from: 0, to: 2000 }, { from: 2003, to: 4000 }], [{ from: 4000, to: 6000 }]),
+      bridge([
+        { from: 0, to: 2000 },
+        { from: 2003, to: 4000 },
+      ]),
+    ).toEqual([{ from: 0, to: 4000 }]);
+    expect(
+      unexplainedGaps(
+        { from: 0, to: 10_000 },
+        [
+          { from: 0, to: 2000 },
+          { from: 2003, to: 4000 },
+        ],
+        [{ from: 4000, to: 6000 }],
+      ),
     ).toEqual([{ from: 6000, to: 10_000 }]);
   });
 });
@@ -84,7 +113,10 @@ describe('seeded draws', () => {
     const xs = Array.from({ length: 5 }, () => a.next());
     expect(Array.from({ length: 5 }, () => b.next())).toEqual(xs);
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
-    const candidates = ['b1', 'b2', 'b3'].map((batchId) => ({ batchId, sessions: [{ id: `${batchId}-s`, from: 0, to: 3600_000 }] }));
+    const candidates = ['b1', 'b2', 'b3'].map((batchId) => ({
+      batchId,
+      sessions: [{ id: `${batchId}-s`, from: 0, to: 3600_000 }],
+    }));
     const picks = drawSpotChecks('q', candidates, 2, 10);
     expect(picks).toHaveLength(2);
     expect(new Set(picks.map((p) => p.batchId)).size).toBe(2);

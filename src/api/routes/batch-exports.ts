@@ -39,7 +39,7 @@ export const batchExportRoutes = (s: Services) => [
   route({
     method: 'get',
     path: '/signing-key',
-    summary: "The public key that signs export manifests (Ed25519)",
+    summary: 'The public key that signs export manifests (Ed25519)',
     tag: 'exports',
     roles: 'public',
     response: signingKeyView,

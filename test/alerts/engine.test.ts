@@ -41,6 +41,8 @@ describe('alert engine: rules, grace, flapping, severity, API', () => {
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     svc = await startTestService({
+      // No ingest role: these tests publish the health events themselves.
+      ROLES: 'api,worker',
       ALERT_GRACE_MS: '400',
       ALERT_RESOLVE_HOLD_MS: '400',
       LEASE_MS: '1000',

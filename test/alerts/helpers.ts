@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
+import { systemActor } from '../../src/access/actor.js';
 import type { DomainEvents, EventName } from '../../src/platform/event-bus.js';
 import { makeCreditCode, seedUnit, sql, type ApiClient, type TestService } from '../support/service.js';
 
@@ -87,13 +88,13 @@ export async function seedSite(svc: TestService, name = 'Unit', opts: { confiden
   } else {
     ({ unit, site, operator } = await seedUnit(svc, name));
   }
-  const camera = (
-    await operator.post('/cameras', {
-      siteId: site.id,
-      name: `${name} cam`,
-      rtspUrl: 'rtsp://127.0.0.1:9/cam/main',
-    })
-  ).body;
+  // Registered through the registry directly: the API probes the stream, and these tests have none.
+  const camera = await svc.services.cameras.create(systemActor, {
+    siteId: site.id,
+    name: `${name} cam`,
+    source: 'rtsp',
+    rtspUrl: 'rtsp://127.0.0.1:9/cam/main',
+  });
   await operator.put(`/cameras/${camera.id}/zones`, { zoneIds: [site.zones[0].id] });
   return { admin, unit, site, operator, camera };
 }

@@ -7,13 +7,25 @@ const PUBLISH_SIGN_SECONDS = 24 * 3600;
 /**
  * ffmpeg output arguments that copy a camera's video to the media server as FLV over RTMP. The
  * push goes through the tee muxer with onfail=ignore and a null second slave: if the media server
- * is down or drops the push, recording in the same ffmpeg carries on.
+ * is down or drops the push, recording in the same ffmpeg carries on. FLV carries H.264 only.
  */
 export function liveOutputArgs(rtmpBase: string, cameraId: string, secret: string, nowMs: number): string[] {
   const streamPath = MediaServer.streamPath(cameraId);
   const sign = nmsSign(streamPath, secret, Math.floor(nowMs / 1000) + PUBLISH_SIGN_SECONDS);
   const target = `${rtmpBase}${streamPath}?sign=${sign}`;
-  return ['-map', '0:v:0', '-c:v', 'copy', '-an', '-f', 'tee', `[f=flv:onfail=ignore]${target}|[f=null]-`];
+  // tag 7 = FLV's AVC id: the tee muxer would otherwise pass the input's tag (e.g. MPEG-TS 0x1b) to flv.
+  return [
+    '-map',
+    '0:v:0',
+    '-c:v',
+    'copy',
+    '-tag:v',
+    '7',
+    '-an',
+    '-f',
+    'tee',
+    `[f=flv:onfail=ignore]${target}|[f=null]-`,
+  ];
 }
 
 /**

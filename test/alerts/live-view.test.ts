@@ -1,0 +1,172 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { liveOutputArgs } from '../../src/ingest/live-output.js';
+import { startTestService, type TestService } from '../support/service.js';
+import { makeUser, runningSession, seedSite, waitFor } from './helpers.js';
+
+/** ffmpeg test source (H.264) piped into a second ffmpeg that applies the live output's args. */
+export function pushTestStream(rtmpBase: string, cameraId: string, secret: string): ChildProcess[] {
+  const source = spawn(
+    'ffmpeg',
+    [
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x180:rate=15',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-g',
+      '15',
+      '-f',
+      'mpegts',
+      'pipe:1',
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const push = spawn(
+    'ffmpeg',
+    [
+      '-loglevel',
+      'error',
+      '-probesize',
+      '100000',
+      '-analyzeduration',
+      '500000',
+      '-f',
+      'mpegts',
+      '-i',
+      'pipe:0',
+      ...liveOutputArgs(rtmpBase, cameraId, secret, Date.now()),
+    ],
+    { stdio: ['pipe', 'ignore', 'ignore'] },
+  );
+  source.stdout!.pipe(push.stdin!);
+  push.stdin!.on('error', () => undefined);
+  return [source, push];
+}
+
+/** First bytes of a media response, or its status and JSON when refused. */
+async function readMedia(url: string, bytes = 4096): Promise<{ status: number; body: Buffer }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  if (res.status !== 200 || !res.body)
+    return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+  const reader = res.body.getReader();
+  const chunks: Buffer[] = [];
+  let total = 0;
+  while (total < bytes) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    chunks.push(Buffer.from(value));
+    total += value.length;
+  }
+  await reader.cancel();
+  return { status: res.status, body: Buffer.concat(chunks) };
+}
+
+/** A WebSocket upgrade by hand: the status line and the first frame bytes. */
+function wsUpgrade(url: string): Promise<{ status: number; data: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url.replace(/^ws/, 'http'), {
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': Buffer.from('0123456789abcdef').toString('base64'),
+      },
+    });
+    req.on('upgrade', (res, socket, head) => {
+      const chunks: Buffer[] = [head];
+      socket.on('data', (d: Buffer) => {
+        chunks.push(d);
+        if (Buffer.concat(chunks).length > 1024) {
+          socket.destroy();
+          resolve({ status: res.statusCode!, data: Buffer.concat(chunks) });
+        }
+      });
+      setTimeout(() => {
+        socket.destroy();
+        resolve({ status: res.statusCode!, data: Buffer.concat(chunks) });
+      }, 8000);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve({ status: res.statusCode!, data: Buffer.alloc(0) });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('live view: signed FLV URLs in front of node-media-server', () => {
+  let svc: TestService;
+  let procs: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    svc = await startTestService({ ROLES: 'api,ingest', LIVE_URL_TTL_SECONDS: '60' });
+  });
+  afterAll(async () => {
+    for (const p of procs) p.kill('SIGKILL');
+    await svc?.stop();
+  });
+
+  it('plays HTTP-FLV and WS-FLV with a valid URL; refuses forged, expired and other users’ URLs', async () => {
+    const { unit, site, camera, operator, admin } = await seedSite(svc, 'Live');
+    const media = svc.services.mediaServer!;
+    const secret = (svc.services.liveOutput as any).opts.secret as string;
+    procs = pushTestStream(`rtmp://127.0.0.1:${media.info.rtmpPort}`, camera.id, secret);
+    await waitFor(() => media.isPublishing(camera.id), 20_000, 'the push to reach the media server');
+
+    const supervisor = await makeUser(svc, 'supervisor');
+    await runningSession(svc, operator, unit.id, site.id, supervisor.id);
+    const live = await supervisor.client.get(`/cameras/${camera.id}/live`);
+    expect(live.status).toBe(200);
+    expect(new Date(live.body.expiresAt).getTime()).toBeGreaterThan(Date.now() + 50_000);
+    expect(live.body.wsFlvUrl).toMatch(/^ws:\/\//);
+
+    const ok = await readMedia(live.body.flvUrl);
+    expect(ok.status).toBe(200);
+    expect(ok.body.subarray(0, 3).toString()).toBe('FLV');
+    expect(ok.body.length).toBeGreaterThan(1000);
+    await waitFor(() => media.viewers(camera.id) === 0, 5000, 'the viewer to detach');
+
+    const ws = await wsUpgrade(live.body.wsFlvUrl);
+    expect(ws.status).toBe(101);
+    expect(ws.data.includes(Buffer.from('FLV'))).toBe(true);
+
+    const url = new URL(live.body.flvUrl);
+    const forged = new URL(url);
+    forged.searchParams.set('sig', `${url.searchParams.get('sig')!.slice(0, -2)}AA`);
+    const otherUser = new URL(url);
+    otherUser.searchParams.set('uid', (await makeUser(svc, 'supervisor')).id);
+    const expired = new URL(url);
+    const past = Math.floor(Date.now() / 1000) - 1;
+    expired.searchParams.set('exp', String(past));
+    expired.searchParams.set('sig', svc.services.liveView.sign(camera.id, supervisor.id, past));
+    for (const bad of [forged, otherUser, expired]) {
+      const r = await readMedia(bad.toString());
+      expect(r.status).toBe(403);
+      expect(r.body.subarray(0, 3).toString()).not.toBe('FLV');
+      expect((await wsUpgrade(bad.toString().replace(/^http/, 'ws'))).status).toBe(403);
+    }
+    // The unit's other users and unassigned supervisors do not even get URLs.
+    const idle = await makeUser(svc, 'supervisor');
+    expect((await idle.client.get(`/cameras/${camera.id}/live`)).status).toBe(404);
+    expect((await admin.get(`/cameras/${camera.id}/live`)).status).toBe(200);
+  });
+
+  it('offers no live view of a confidential unit to platform viewers', async () => {
+    const { camera, operator, admin } = await seedSite(svc, 'Classified', { confidential: true });
+    expect((await admin.get(`/cameras/${camera.id}/live`)).status).toBe(403);
+    const auditor = await makeUser(svc, 'auditor');
+    expect((await auditor.client.get(`/cameras/${camera.id}/live`)).status).toBe(403);
+    expect((await operator.get(`/cameras/${camera.id}/live`)).status).toBe(200);
+  });
+});

@@ -1,6 +1,8 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
 import { systemActor } from '../../src/access/actor.js';
+import { liveOutputArgs } from '../../src/ingest/live-output.js';
 import type { DomainEvents, EventName } from '../../src/platform/event-bus.js';
 import { makeCreditCode, seedUnit, sql, type ApiClient, type TestService } from '../support/service.js';
 
@@ -110,7 +112,7 @@ export async function makeUser(svc: TestService, role: string, unitId?: string) 
   });
   if (created.status !== 201)
     throw new Error(`create user: ${created.status} ${JSON.stringify(created.body)}`);
-  return { id: created.body.id as string, client: await svc.api.login(username, 'user-password') };
+  return { id: created.body.id as string, username, client: await svc.api.login(username, 'user-password') };
 }
 
 /** A batch with one session at the site running now, and the supervisor assigned to it. */
@@ -148,4 +150,64 @@ export async function alerts(client: ApiClient, query = ''): Promise<any[]> {
   const r = await client.get(`/alerts?limit=200${query}`);
   if (r.status !== 200) throw new Error(`GET /alerts: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.items;
+}
+
+/**
+ * Pushes H.264 to the service's media server with the live output's own ffmpeg arguments: from an
+ * RTSP camera (lab) directly, or from an ffmpeg test source through a pipe.
+ */
+export function pushToMedia(svc: TestService, cameraId: string, rtspUrl?: string): ChildProcess[] {
+  const media = svc.services.mediaServer!;
+  const secret = (svc.services.liveOutput as unknown as { opts: { secret: string } }).opts.secret;
+  const output = liveOutputArgs(`rtmp://127.0.0.1:${media.info.rtmpPort}`, cameraId, secret, Date.now());
+  if (rtspUrl) {
+    const pull = spawn('ffmpeg', ['-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', rtspUrl, ...output], {
+      stdio: 'ignore',
+    });
+    return [pull];
+  }
+  const source = spawn(
+    'ffmpeg',
+    [
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x180:rate=15',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-g',
+      '15',
+      '-f',
+      'mpegts',
+      'pipe:1',
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const push = spawn(
+    'ffmpeg',
+    [
+      '-loglevel',
+      'error',
+      '-probesize',
+      '100000',
+      '-analyzeduration',
+      '500000',
+      '-f',
+      'mpegts',
+      '-i',
+      'pipe:0',
+      ...output,
+    ],
+    { stdio: ['pipe', 'ignore', 'ignore'] },
+  );
+  source.stdout!.pipe(push.stdin!);
+  push.stdin!.on('error', () => undefined);
+  return [source, push];
 }

@@ -1,57 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { liveOutputArgs } from '../../src/ingest/live-output.js';
 import { startTestService, type TestService } from '../support/service.js';
-import { makeUser, runningSession, seedSite, waitFor } from './helpers.js';
-
-/** ffmpeg test source (H.264) piped into a second ffmpeg that applies the live output's args. */
-export function pushTestStream(rtmpBase: string, cameraId: string, secret: string): ChildProcess[] {
-  const source = spawn(
-    'ffmpeg',
-    [
-      '-loglevel',
-      'error',
-      '-re',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x180:rate=15',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-tune',
-      'zerolatency',
-      '-g',
-      '15',
-      '-f',
-      'mpegts',
-      'pipe:1',
-    ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  const push = spawn(
-    'ffmpeg',
-    [
-      '-loglevel',
-      'error',
-      '-probesize',
-      '100000',
-      '-analyzeduration',
-      '500000',
-      '-f',
-      'mpegts',
-      '-i',
-      'pipe:0',
-      ...liveOutputArgs(rtmpBase, cameraId, secret, Date.now()),
-    ],
-    { stdio: ['pipe', 'ignore', 'ignore'] },
-  );
-  source.stdout!.pipe(push.stdin!);
-  push.stdin!.on('error', () => undefined);
-  return [source, push];
-}
+import { makeUser, pushToMedia, runningSession, seedSite, waitFor } from './helpers.js';
 
 /** First bytes of a media response, or its status and JSON when refused. */
 async function readMedia(url: string, bytes = 4096): Promise<{ status: number; body: Buffer }> {
@@ -120,8 +71,7 @@ describe('live view: signed FLV URLs in front of node-media-server', () => {
   it('plays HTTP-FLV and WS-FLV with a valid URL; refuses forged, expired and other users’ URLs', async () => {
     const { unit, site, camera, operator, admin } = await seedSite(svc, 'Live');
     const media = svc.services.mediaServer!;
-    const secret = (svc.services.liveOutput as any).opts.secret as string;
-    procs = pushTestStream(`rtmp://127.0.0.1:${media.info.rtmpPort}`, camera.id, secret);
+    procs = pushToMedia(svc, camera.id);
     await waitFor(() => media.isPublishing(camera.id), 20_000, 'the push to reach the media server');
 
     const supervisor = await makeUser(svc, 'supervisor');

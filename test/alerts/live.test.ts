@@ -126,7 +126,7 @@ describe('live push over socket.io: tenancy, replay, several API processes', () 
     expect(sites('auditor')).toEqual([plain.site.id]);
     expect(sites('operator')).toEqual([plain.site.id]);
     expect(sites('supervisor')).toEqual([plain.site.id]);
-    expect(opened('supervisor')[0].alert).toMatchObject({ batchId, severity: 'critical' });
+    expect(opened('supervisor')[0]!.alert).toMatchObject({ batchId, severity: 'critical' });
     expect(sites('otherOperator')).toEqual([]);
     expect(sites('idleSupervisor')).toEqual([]);
     expect(sites('secretOperator')).toEqual([secret.site.id]);

@@ -41,8 +41,9 @@ export interface SessionDraw {
 
 /**
  * The draw itself, a pure function of seed and inputs: per session (in time order) first one
- * external supervisor when any is free, then the rest; each pick is uniform among the free
- * candidates with the lowest load, and nobody sits in two overlapping sessions.
+ * external supervisor when any is free, then internal ones (externals only when no internal is
+ * free); each pick is uniform among the free candidates with the lowest load, and nobody sits in
+ * two overlapping sessions.
  */
 export function drawSupervisors(seed: string, inputs: DrawInputs, perSession: number): SessionDraw[] {
   const rng = new SeededRandom(seed);
@@ -62,10 +63,12 @@ export function drawSupervisors(seed: string, inputs: DrawInputs, perSession: nu
     };
     const externals = free().filter((p) => p.kind === 'external');
     if (perSession > 0 && externals.length > 0) pickFrom(externals);
+    // The other seats go to non-external supervisors while any is free, keeping externals for other sessions.
     while (picked.length < perSession) {
       const candidates = free();
       if (candidates.length === 0) break;
-      pickFrom(candidates);
+      const others = candidates.filter((p) => p.kind !== 'external');
+      pickFrom(others.length > 0 ? others : candidates);
     }
     return {
       sessionId: s.id,

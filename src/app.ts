@@ -15,6 +15,8 @@ import { mountSupervisorPage } from './api/live-web.js';
 import { startAlerting } from './alerts/start.js';
 import type { AlertEngine } from './alerts/engine.js';
 import { systemClock, type Clock } from './platform/clock.js';
+import { IngestManager } from './ingest/ingest-manager.js';
+import { registerIngestMetrics } from './ingest/metrics.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createServices, type Services } from './services.js';
 
@@ -22,6 +24,8 @@ export interface RunningService {
   services: Services;
   /** Base URL of the HTTP server, when this process runs the API role. */
   url: string | null;
+  /** The camera supervision, when this process runs the ingest role. */
+  ingest: IngestManager | null;
   close(): Promise<void>;
 }
 
@@ -105,11 +109,21 @@ export async function startService(
   // Batches: export builds and the readiness check before each session.
   const stopBatchWork = config.ROLES.includes('worker') ? services.batchOps.startWorkers() : null;
 
+  // Ingest: camera leases and one stream supervisor per owned camera.
+  registerIngestMetrics(services.metrics.registry, services);
+  let ingest: IngestManager | null = null;
+  if (config.ROLES.includes('ingest')) {
+    ingest = new IngestManager(services);
+    await ingest.start();
+  }
+
   const address = server?.address() as AddressInfo | undefined;
   return {
     services,
     url: address ? `http://127.0.0.1:${address.port}` : null,
+    ingest,
     close: async () => {
+      await ingest?.stop();
       if (server) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));

@@ -61,13 +61,18 @@ export function probeArgs(url: string, timeoutMs: number): string[] {
   ];
 }
 
-/** One JPEG of the current picture from an RTSP stream. */
+/**
+ * One JPEG of the current picture from an RTSP stream. Only keyframes are decoded: a session that
+ * joins mid-GOP would otherwise start with a smeared, half-concealed picture.
+ */
 export function rtspSnapshotArgs(url: string, ioTimeoutMs: number): string[] {
   return [
     '-hide_banner',
     '-nostdin',
     '-loglevel',
     'error',
+    '-skip_frame',
+    'nokey',
     ...rtspInputArgs(url, ioTimeoutMs),
     '-frames:v',
     '1',

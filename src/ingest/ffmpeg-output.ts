@@ -68,10 +68,20 @@ export function classifyFailure(stderr: string): { reason: PullFailure; detail: 
   ];
   for (const [reason, re] of rules) {
     const line = find(re);
-    if (line) return { reason, detail: stripUrlCredentials(line).slice(0, 300) };
+    if (line) return { reason, detail: tidy(line) };
   }
   const last = lines.at(-1);
-  return { reason: 'error', detail: last ? stripUrlCredentials(last).slice(0, 300) : 'ffmpeg exited' };
+  return { reason: 'error', detail: last ? tidy(last) : 'ffmpeg exited' };
+}
+
+/** A stable, readable message: no component addresses, log levels or URL options that vary per run. */
+function tidy(line: string): string {
+  return stripUrlCredentials(line)
+    .replace(/\[[^\]]*@ 0x[0-9a-f]+\]\s*/gi, '')
+    .replace(/\[(fatal|error|warning|info|verbose|debug)\]\s*/gi, '')
+    .replace(/\?timeout=\d+/g, '')
+    .trim()
+    .slice(0, 300);
 }
 
 /** ffmpeg echoes the input URL in messages; never let a password reach logs or the API. */

@@ -64,18 +64,38 @@ export function sharpnessTiles(f: GrayFrame, cols = 4, rows = 4): number[] {
   return [...counts].map((c, t) => (c ? sq[t]! / c - (sums[t]! / c) ** 2 : 0));
 }
 
+/** Gradient magnitude (|dx| + |dy|, central differences) of each inner pixel; 0 on the border. */
+export function gradients(f: GrayFrame): Float32Array {
+  const { width: w, height: h, data: d } = f;
+  const g = new Float32Array(w * h);
+  for (let y = 1; y < h - 1; y++)
+    for (let x = 1; x < w - 1; x++) {
+      const i = y * w + x;
+      g[i] = Math.abs(d[i + 1]! - d[i - 1]!) + Math.abs(d[i + w]! - d[i - w]!);
+    }
+  return g;
+}
+
 /**
- * How sharp the frame is against the reference: the median, over tiles where the reference has
- * detail, of the tile's sharpness ratio. A median ignores the few tiles an on-screen clock or a
- * person passing through changes; a blurred lens lowers them all.
+ * How sharp the frame is against the reference (1 = as sharp): the gradient strength of the frame
+ * on the reference's strongest edges (its top 10 %) over the reference's own. The scene's fixed
+ * edges (walls, desks, bars) dominate that set, so a moving person or an on-screen clock barely
+ * moves it, while a blurred or fogged lens lowers it everywhere. Null when the reference is flat.
  */
-export function sharpnessRatio(f: GrayFrame, ref: GrayFrame, minRefVariance = 20): number | null {
-  const cur = sharpnessTiles(f);
-  const base = sharpnessTiles(ref);
-  const ratios = base.flatMap((b, i) => (b >= minRefVariance ? [cur[i]! / b] : []));
-  if (ratios.length === 0) return null;
-  ratios.sort((a, b) => a - b);
-  return ratios[Math.floor(ratios.length / 2)]!;
+export function sharpnessRatio(f: GrayFrame, ref: GrayFrame, minEdge = 12): number | null {
+  if (f.width !== ref.width || f.height !== ref.height) return null;
+  const gr = gradients(ref);
+  const gf = gradients(f);
+  const sorted = Float32Array.from(gr).sort();
+  const cut = Math.max(minEdge, sorted[Math.floor(sorted.length * 0.9)]!);
+  let sumRef = 0;
+  let sumCur = 0;
+  for (let i = 0; i < gr.length; i++)
+    if (gr[i]! >= cut) {
+      sumRef += gr[i]!;
+      sumCur += gf[i]!;
+    }
+  return sumRef > 0 ? sumCur / sumRef : null;
 }
 
 /** Halves a frame with a 2×2 box: less noise and less weight on fine detail for the view match. */

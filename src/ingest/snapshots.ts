@@ -45,7 +45,8 @@ export class CameraSnapshots {
   async setReference(actor: Actor, cameraId: string): Promise<ReferenceView> {
     const row = await this.registry.getRow(actor, cameraId);
     if (!canWriteUnit(actor, row.unit_id)) throw new ForbiddenError();
-    const jpeg = await this.jpeg(row);
+    // From the main stream the checks watch, not the device's snapshot encoder.
+    const jpeg = await this.streamJpeg(row, 'main');
     const { width, height } = this.o.sample;
     const r = await this.processes.run('ffmpeg:reference', this.o.ffmpegPath, jpegToGrayArgs(width, height), {
       timeoutMs: this.o.timeoutMs,
@@ -103,8 +104,12 @@ export class CameraSnapshots {
       );
       if (jpeg) return jpeg;
     }
+    return this.streamJpeg(row, 'sub');
+  }
+
+  private async streamJpeg(row: CameraRow, prefer: 'main' | 'sub'): Promise<Buffer> {
     const stream =
-      row.streams.find((s) => s.profile === 'sub') ?? row.streams.find((s) => s.profile === 'main');
+      row.streams.find((s) => s.profile === prefer) ?? row.streams.find((s) => s.profile === 'main');
     const url = this.registry.pullUrl(row, stream?.rtspUrl ?? row.rtsp_url);
     const r = await this.processes.run(
       'ffmpeg:snapshot',

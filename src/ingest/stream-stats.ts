@@ -54,8 +54,14 @@ export class StreamStats {
     const ptsSpan = first.ptsSec !== null && last.ptsSec !== null ? last.ptsSec - first.ptsSec : 0;
     const span = ptsSpan > 0 ? ptsSpan : (last.at - first.at) / 1000;
     if (now - first.at < 1000 || span <= 0) return null;
-    // n samples span n-1 frame intervals; bytes of all but the first belong to that span.
-    const bytes = s.slice(1).reduce((sum, x) => sum + x.size, 0);
-    return { fps: (s.length - 1) / span, kbps: (bytes * 8) / span / 1000 };
+    // n frames span n-1 frame intervals; bytes of all but the first belong to that span. Packets
+    // sharing a timestamp are one frame sent in pieces (slices, parameter sets).
+    let frames = 0;
+    let bytes = 0;
+    for (let i = 1; i < s.length; i++) {
+      bytes += s[i]!.size;
+      if (s[i]!.ptsSec === null || s[i]!.ptsSec !== s[i - 1]!.ptsSec) frames++;
+    }
+    return { fps: frames / span, kbps: (bytes * 8) / span / 1000 };
   }
 }

@@ -21,6 +21,8 @@ export interface SupervisorSettings {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   sample: { width: number; height: number; fps: number };
+  /** Samples of the first ms of each pull are not judged (a stream joined mid-GOP starts smeared). */
+  pictureWarmupMs: number;
   floors: { minHeight: number; minFps: number; minKbps: number };
   picture: PictureThresholds;
 }
@@ -203,16 +205,20 @@ export class StreamSupervisor {
 
     let ended = null as { reason: string; detail: string } | null;
     let ticks = 0;
+    let reported = false;
     const timer = setInterval(() => {
       const now = Date.now();
       const last = this.stats.lastPacketAt;
       if (ended) return;
       if (last === null && now - startedAt > this.s.ioTimeoutMs + 2000) {
         ended = { reason: 'stalled', detail: 'connected but no frames arrive' };
-        void proc.stop();
+        void proc.stop(1000);
       } else if (last !== null && now - last > this.s.stallMs) {
         ended = { reason: 'stalled', detail: `no frames for ${now - last} ms` };
-        void proc.stop();
+        // Say so now: ffmpeg blocked in a socket read may take a while to end.
+        this.emit(this.state.failed(ended.reason, ended.detail, now));
+        reported = true;
+        void proc.stop(1000);
       } else if (last !== null) {
         this.emit(this.state.flowing(this.stats.flowingFor(now), now));
         if (++ticks % FLOOR_EVERY_TICKS === 0) this.checkFloors(now);
@@ -234,11 +240,13 @@ export class StreamSupervisor {
       ended = { reason: 'stalled', detail: ended.detail };
     const reason = this.stopping ? 'stopped' : ended.reason;
     for (const p of providers) p.onExit?.(this.camera, new Date(), reason);
-    if (!this.stopping) this.emit(this.state.failed(ended.reason, ended.detail, Date.now()));
+    if (!this.stopping && !reported) this.emit(this.state.failed(ended.reason, ended.detail, Date.now()));
     return delivered;
   }
 
   private onFrame(frame: GrayFrame): void {
+    // A pull that joins mid-GOP decodes concealed, smeared pictures until the next keyframe.
+    if (this.stats.flowingFor(Date.now()) < this.s.pictureWarmupMs) return;
     const { changed } = this.checker.push(frame);
     for (const c of changed) this.emit(this.state.setFault(c.kind, c.active));
   }

@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLab, type Lab, type LabFaultKind } from '../../lab/index.js';
+import type { DomainEvents } from '../../src/platform/event-bus.js';
+import { seedUnit, startTestService, type ApiClient, type TestService } from '../support/service.js';
+import { waitFor } from './helpers.js';
+
+let lab: Lab;
+let svc: TestService;
+let op: ApiClient;
+let cameraId: string;
+const faults: DomainEvents['camera.fault'][] = [];
+const statuses: DomainEvents['camera.status'][] = [];
+
+beforeAll(async () => {
+  lab = await startLab({ cameras: 1, mode: 'scale', width: 320, height: 180 });
+  svc = await startTestService({
+    ROLES: 'api,ingest',
+    FLOOR_MIN_HEIGHT: '120',
+    FLOOR_MIN_FPS: '10',
+    FLOOR_MIN_KBPS: '40',
+    CLOCK_CHECK_INTERVAL_MS: '2000',
+    INGEST_POLL_MS: '500',
+    HEALTH_PERSIST_MS: '500',
+    RECONNECT_MAX_MS: '1000',
+  });
+  svc.services.events.on('camera.fault', (e) => faults.push(e));
+  svc.services.events.on('camera.status', (e) => statuses.push(e));
+  const { operator, site } = await seedUnit(svc);
+  op = operator;
+  const cam = lab.cameras[0]!;
+  const r = await op.post('/cameras', {
+    siteId: site.id,
+    name: 'Room A',
+    onvif: { host: cam.onvif.host, port: cam.onvif.port, username: cam.username, password: cam.password },
+  });
+  expect(r.status).toBe(201);
+  cameraId = r.body.id;
+}, 60_000);
+
+afterAll(async () => {
+  await svc?.stop();
+  await lab?.stop();
+});
+
+const camera = async () => (await op.get(`/cameras/${cameraId}`)).body;
+const healthy = async () => {
+  const c = await camera();
+  return c.status === 'online' && c.health.picture === 'ok' ? c : null;
+};
+
+describe('stream supervision against the lab', () => {
+  it('brings the camera online with health metrics, a snapshot and a reference', async () => {
+    const c = await waitFor(healthy, 20_000, 'camera online');
+    await waitFor(async () => (await camera()).health.fps > 0, 10_000, 'fps');
+    const h = (await camera()).health;
+    expect(h.fps).toBeGreaterThan(12);
+    expect(h.fps).toBeLessThan(18);
+    expect(h.bitrate).toBeGreaterThan(40);
+    expect([h.width, h.height]).toEqual([320, 180]);
+    expect(Date.now() - Date.parse(h.lastFrameAt)).toBeLessThan(3000);
+    expect(c.statusReason).toBeNull();
+    const snap = await fetch(`${svc.url}/api/v1/cameras/${cameraId}/snapshot`, {
+      headers: { authorization: `Bearer ${op.token}` },
+    });
+    expect(snap.headers.get('content-type')).toBe('image/jpeg');
+    expect(Buffer.from(await snap.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    const ref = await op.post(`/cameras/${cameraId}/reference`);
+    expect(ref.status).toBe(201);
+    await waitFor(async () => (await camera()).health.referenceSet, 5000, 'reference loaded');
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`camera_up\\{camera_id="${cameraId}"\\} 1`));
+    expect(metrics).toMatch(new RegExp(`camera_fps\\{camera_id="${cameraId}"\\} 1\\d`));
+  }, 60_000);
+
+  const cases: [LabFaultKind, string, number][] = [
+    ['offline', 'offline', 3000],
+    ['stalled', 'stalled', 3000],
+    ['black', 'black', 5000],
+    ['frozen', 'frozen', 5000],
+    ['covered', 'covered', 5000],
+    ['blurred', 'blurred', 10_000],
+    ['moved', 'moved', 10_000],
+    ['low_fps', 'low_fps', 10_000],
+    ['low_bitrate', 'low_bitrate', 10_000],
+    ['low_resolution', 'low_resolution', 10_000],
+    ['clock_skew', 'clock_skew', 4500],
+  ];
+  for (const [labKind, kind, limitMs] of cases) {
+    it(`detects ${labKind} within ${limitMs} ms and recovers once cleared`, async () => {
+      await waitFor(healthy, 20_000, 'healthy before the fault');
+      const since = faults.length;
+      const injectedAt = Date.now();
+      await lab.inject(lab.cameras[0]!.id, labKind);
+      const raised = await waitFor(
+        () => faults.slice(since).find((f) => f.kind === kind && f.active),
+        limitMs + 5000,
+        `${kind} raised`,
+        50,
+      );
+      const latency = Date.parse(raised!.at) - injectedAt;
+      console.log(`${kind}: detected after ${latency} ms`);
+      expect(latency).toBeLessThanOrEqual(limitMs);
+      const c = await camera();
+      expect(['degraded', 'offline']).toContain(c.status);
+      await lab.clear(lab.cameras[0]!.id, labKind);
+      await waitFor(
+        () => faults.slice(since).find((f) => f.kind === kind && !f.active),
+        20_000,
+        `${kind} cleared`,
+      );
+      await waitFor(healthy, 20_000, 'healthy after clearing');
+    }, 60_000);
+  }
+
+  it('names the reason when the camera refuses the credentials on reconnect', async () => {
+    const id = lab.cameras[0]!.id;
+    await waitFor(healthy, 20_000, 'healthy');
+    await lab.inject(id, 'wrong_credentials');
+    await lab.inject(id, 'offline');
+    await lab.clear(id, 'offline');
+    const c = await waitFor(
+      async () => {
+        const cam = await camera();
+        return cam.status === 'offline' && /auth_refused/.test(cam.statusReason ?? '') ? cam : null;
+      },
+      15_000,
+      'auth_refused',
+    );
+    expect(c.statusReason).not.toContain(lab.cameras[0]!.password);
+    await lab.clear(id, 'wrong_credentials');
+    await waitFor(healthy, 20_000, 'healthy again');
+    expect((await camera()).health.reconnects).toBeGreaterThan(0);
+  }, 60_000);
+});

@@ -112,44 +112,6 @@ export const configSchema = z
     /** Hysteresis of every picture check, in consecutive samples. */
     PICTURE_RAISE_AFTER: z.coerce.number().int().min(1).default(4),
     PICTURE_CLEAR_AFTER: z.coerce.number().int().min(1).default(4),
-    /** Ingest: every ONVIF request and ffprobe of a stream has these deadlines. */
-    ONVIF_TIMEOUT_MS: z.coerce.number().int().min(200).default(5000),
-    PROBE_TIMEOUT_MS: z.coerce.number().int().min(500).default(8000),
-    /** Probe an RTSP address with ffprobe before storing the camera (false: store unchecked, for tests). */
-    PROBE_ON_REGISTER: z
-      .enum(['true', 'false'])
-      .default('true')
-      .transform((v) => v === 'true'),
-    /** Network interface WS-Discovery probes from (e.g. eth0); unset: the default route's. */
-    DISCOVERY_INTERFACE: optionalText,
-    /** ffmpeg's RTSP socket timeout for the supervised pull. */
-    RTSP_IO_TIMEOUT_MS: z.coerce.number().int().min(500).default(5000),
-    RECONNECT_MIN_MS: z.coerce.number().int().min(50).default(500),
-    RECONNECT_MAX_MS: z.coerce.number().int().min(100).default(10_000),
-    /** Frames must flow this long after a (re)connect before a camera counts as online. */
-    RECOVERY_MS: z.coerce.number().int().min(0).default(1000),
-    /** How often an ingest process looks for new, deleted and unowned cameras. */
-    INGEST_POLL_MS: z.coerce.number().int().min(100).default(2000),
-    CLOCK_CHECK_INTERVAL_MS: z.coerce.number().int().min(500).default(60_000),
-    /** How often camera health is written to the cameras row (status changes are written at once). */
-    HEALTH_PERSIST_MS: z.coerce.number().int().min(200).default(2000),
-    PICTURE_SAMPLE_FPS: z.coerce.number().min(0.2).max(10).default(2),
-    PICTURE_SAMPLE_WIDTH: z.coerce.number().int().min(32).max(640).default(160),
-    PICTURE_SAMPLE_HEIGHT: z.coerce.number().int().min(18).max(360).default(90),
-    /** Floor of a usable picture: below it the camera is degraded. */
-    FLOOR_MIN_HEIGHT: z.coerce.number().int().min(0).default(720),
-    FLOOR_MIN_FPS: z.coerce.number().min(0).default(15),
-    FLOOR_MIN_KBPS: z.coerce.number().min(0).default(256),
-    /** Picture checks (luma 0..255): see src/ingest/picture-checks.ts. */
-    PICTURE_BLACK_MAX_LUMA: z.coerce.number().min(0).max(255).default(24),
-    PICTURE_COVERED_MAX_LUMA: z.coerce.number().min(0).max(255).default(100),
-    PICTURE_COVERED_MIN_FLAT: z.coerce.number().min(0).max(1).default(0.75),
-    PICTURE_FROZEN_TILE_DIFF: z.coerce.number().min(0).default(1.5),
-    PICTURE_BLUR_RATIO: z.coerce.number().min(0).max(1).default(0.35),
-    PICTURE_MOVED_MIN_CORRELATION: z.coerce.number().min(-1).max(1).default(0.6),
-    /** Hysteresis of every picture check, in consecutive samples. */
-    PICTURE_RAISE_AFTER: z.coerce.number().int().min(1).default(4),
-    PICTURE_CLEAR_AFTER: z.coerce.number().int().min(1).default(4),
     LIVE_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
     /** A condition shorter than this is kept on the alert timeline but not pushed as an alert. */
     ALERT_GRACE_MS: z.coerce.number().int().min(0).default(2000),

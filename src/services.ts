@@ -11,7 +11,13 @@ import { MediaServer } from './api/live-media-server.js';
 import { AuditLog } from './audit/audit-log.js';
 import { CameraRegistry } from './ingest/cameras.js';
 import { LiveOutput } from './ingest/live-output.js';
+import { CameraDiscovery } from './ingest/discovery.js';
+import { Ffprobe } from './ingest/ffprobe.js';
 import { CameraOnboarding } from './ingest/onboarding.js';
+import { OnvifClient } from './ingest/onvif-client.js';
+import { ProcessSupervisor } from './ingest/process-supervisor.js';
+import { CameraSnapshots } from './ingest/snapshots.js';
+import { StreamOutputs } from './ingest/stream-outputs.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openDb, type Db } from './platform/db.js';
 import { EventBus } from './platform/event-bus.js';
@@ -51,6 +57,13 @@ export interface Services {
   batchOps: BatchOps;
   cameras: CameraRegistry;
   onboarding: CameraOnboarding;
+  /** Spawns and watches every ffmpeg/ffprobe of this process. */
+  processes: ProcessSupervisor;
+  onvif: OnvifClient;
+  /** Consumers of each camera's single pull (recording, live view) register here. */
+  streamOutputs: StreamOutputs;
+  discovery: CameraDiscovery;
+  snapshots: CameraSnapshots;
   /** Numbered log of events pushed to live clients. */
   liveEvents: LiveEventLog;
   /** socket.io hub (/live); in every process, attached to HTTP in the api role. */
@@ -105,6 +118,10 @@ export async function createServices(
     await users.bootstrapAdmin(config.ADMIN_PASSWORD, log);
     const sites = new SiteService(db, audit);
     const cameras = new CameraRegistry(db, audit, sites, secrets, clock);
+    const processes = new ProcessSupervisor(log);
+    closers.push(() => processes.stopAll());
+    const onvif = new OnvifClient(config.ONVIF_TIMEOUT_MS);
+    const ffprobe = new Ffprobe(processes, config.FFPROBE_PATH, config.PROBE_TIMEOUT_MS);
     const prefix = `ess:${config.DATABASE_SCHEMA}`;
     const liveEvents = new LiveEventLog(db, clock);
     const live = new LiveHub({ events: liveEvents, users, log, redisUrl: redisEndpoint.url, key: `${prefix}:sio` });
@@ -174,7 +191,16 @@ export async function createServices(
       batches,
       batchOps,
       cameras,
-      onboarding: new CameraOnboarding(cameras),
+      onboarding: new CameraOnboarding(cameras, { onvif, ffprobe, probeOnRegister: config.PROBE_ON_REGISTER }),
+      processes,
+      onvif,
+      streamOutputs: new StreamOutputs(),
+      discovery: new CameraDiscovery(onvif, { device: config.DISCOVERY_INTERFACE, defaultTimeoutMs: 3000 }),
+      snapshots: new CameraSnapshots(db, cameras, audit, processes, {
+        ffmpegPath: config.FFMPEG_PATH,
+        timeoutMs: config.PROBE_TIMEOUT_MS,
+        sample: { width: config.PICTURE_SAMPLE_WIDTH, height: config.PICTURE_SAMPLE_HEIGHT },
+      }),
       liveEvents,
       live,
       alerts,

@@ -62,8 +62,8 @@ export function probeArgs(url: string, timeoutMs: number): string[] {
 }
 
 /**
- * One JPEG of the current picture from an RTSP stream. Only keyframes are decoded: a session that
- * joins mid-GOP would otherwise start with a smeared, half-concealed picture.
+ * One JPEG of the current picture from an RTSP stream. Only keyframes are decoded, and the first is
+ * skipped: a session that joins mid-stream may receive the first one incomplete and conceal the rest.
  */
 export function rtspSnapshotArgs(url: string, ioTimeoutMs: number): string[] {
   return [
@@ -74,6 +74,8 @@ export function rtspSnapshotArgs(url: string, ioTimeoutMs: number): string[] {
     '-skip_frame',
     'nokey',
     ...rtspInputArgs(url, ioTimeoutMs),
+    '-vf',
+    'select=gte(n\\,1)',
     '-frames:v',
     '1',
     '-q:v',

@@ -17,7 +17,7 @@ beforeAll(async () => {
     ROLES: 'api,ingest',
     FLOOR_MIN_HEIGHT: '120',
     FLOOR_MIN_FPS: '10',
-    FLOOR_MIN_KBPS: '40',
+    FLOOR_MIN_KBPS: '20',
     CLOCK_CHECK_INTERVAL_MS: '2000',
     INGEST_POLL_MS: '500',
     HEALTH_PERSIST_MS: '500',
@@ -43,10 +43,17 @@ afterAll(async () => {
 });
 
 const camera = async () => (await op.get(`/cameras/${cameraId}`)).body;
-const healthy = async () => {
+const isHealthy = async () => {
   const c = await camera();
   return c.status === 'online' && c.health.picture === 'ok' ? c : null;
 };
+/** Waits for online with a clean picture; on timeout says what the camera shows instead. */
+const healthy = () => isHealthy();
+const waitHealthy = (ms: number, what: string) =>
+  waitFor(isHealthy, ms, what).catch(async (e: Error) => {
+    const c = await camera();
+    throw new Error(`${e.message}: ${c.status} ${c.statusReason} ${JSON.stringify(c.health)}`);
+  });
 
 describe('stream supervision against the lab', () => {
   it('brings the camera online with health metrics, a snapshot and a reference', async () => {
@@ -87,7 +94,7 @@ describe('stream supervision against the lab', () => {
   ];
   for (const [labKind, kind, limitMs] of cases) {
     it(`detects ${labKind} within ${limitMs} ms and recovers once cleared`, async () => {
-      await waitFor(healthy, 20_000, 'healthy before the fault');
+      await waitHealthy(20_000, 'healthy before the fault');
       const since = faults.length;
       const injectedAt = Date.now();
       await lab.inject(lab.cameras[0]!.id, labKind);
@@ -108,7 +115,7 @@ describe('stream supervision against the lab', () => {
         20_000,
         `${kind} cleared`,
       );
-      await waitFor(healthy, 20_000, 'healthy after clearing');
+      await waitHealthy(20_000, 'healthy after clearing');
     }, 60_000);
   }
 

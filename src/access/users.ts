@@ -41,6 +41,7 @@ export interface UsersOptions {
 
 /** Users, password login, bearer tokens and the bootstrap admin. */
 export class UserService {
+  private readonly perAccountAndAddress: RateLimiterRedis;
   private readonly perAccount: RateLimiterRedis;
   private readonly perAddress: RateLimiterRedis;
 
@@ -52,10 +53,16 @@ export class UserService {
     private readonly opts: UsersOptions,
   ) {
     const common = { storeClient: redis, duration: opts.blockSeconds, blockDuration: opts.blockSeconds };
+    this.perAccountAndAddress = new RateLimiterRedis({
+      ...common,
+      keyPrefix: `${opts.limiterPrefix}:login:acct-addr`,
+      points: opts.maxFailures,
+    });
+    // Guessing one account's password from many addresses is stopped too, with a looser limit.
     this.perAccount = new RateLimiterRedis({
       ...common,
       keyPrefix: `${opts.limiterPrefix}:login:acct`,
-      points: opts.maxFailures,
+      points: opts.maxFailures * 4,
     });
     // An address guessing across many accounts is stopped too, with a looser limit.
     this.perAddress = new RateLimiterRedis({
@@ -128,8 +135,14 @@ export class UserService {
     password: string,
     address: string,
   ): Promise<{ token: string; expiresAt: Date; user: UserView }> {
-    const accountKey = `${username.toLowerCase()}|${address}`;
-    for (const res of [await this.perAccount.get(accountKey), await this.perAddress.get(address)]) {
+    const account = username.toLowerCase();
+    const limits: [RateLimiterRedis, string][] = [
+      [this.perAccountAndAddress, `${account}|${address}`],
+      [this.perAccount, account],
+      [this.perAddress, address],
+    ];
+    for (const [limiter, key] of limits) {
+      const res = await limiter.get(key);
       if (res && res.remainingPoints <= 0) throw this.tooMany(res);
     }
     const [user] = await this.db.query<UserRow>('SELECT * FROM users WHERE username = $1', [username]);
@@ -145,15 +158,14 @@ export class UserService {
         details: { username, address },
       });
       try {
-        await this.perAccount.consume(accountKey);
-        await this.perAddress.consume(address);
+        for (const [limiter, key] of limits) await limiter.consume(key);
       } catch (res) {
         if (res instanceof RateLimiterRes) throw this.tooMany(res);
         throw res;
       }
       throw new UnauthorizedError('wrong username or password');
     }
-    await this.perAccount.delete(accountKey);
+    await this.perAccountAndAddress.delete(`${account}|${address}`);
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(this.clock.now().getTime() + this.opts.tokenTtlHours * 3600_000);
     await this.db.query('INSERT INTO auth_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)', [

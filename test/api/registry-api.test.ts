@@ -71,6 +71,15 @@ describe('registry API', () => {
       expect((await from('10.2.0.2', 'user-password-1')).status).toBe(200);
     });
 
+    it('stops guessing one account from many addresses with a looser per-account limit', async () => {
+      const { username } = await makeUser(svc, 'auditor');
+      const from = (address: string, password: string) =>
+        svc.api.request('POST', '/auth/login', { username, password }, { 'x-forwarded-for': address });
+      const perAccount = svc.config.LOGIN_MAX_FAILURES * 4;
+      for (let i = 0; i < perAccount; i++) expectError(await from(`10.3.${i}.1`, 'wrong-password'), 401);
+      expectError(await from('10.3.200.1', 'wrong-password'), 429, 'too_many_requests');
+    });
+
     it('answers 401 for a missing, malformed, unknown or expired token', async () => {
       expectError(await svc.api.get('/units'), 401, 'unauthorized');
       expectError(await new ApiClient(svc.url, 'not-a-token').get('/units'), 401, 'unauthorized');

@@ -127,6 +127,11 @@ export class IngestManager {
     for (const id of this.owned.keys()) if (!live.has(id)) await this.release(id, true);
     const members = await this.leases.heartbeat(Date.now());
     const share = Math.ceil(rows.length / members);
+    // More than our share (another process joined): hand one camera back per poll.
+    if (this.owned.size > share) {
+      const [id] = this.owned.keys();
+      if (id) await this.release(id, true);
+    }
     for (const row of shuffle(rows.filter((r) => !this.owned.has(r.id)))) {
       if (this.stopped || this.owned.size >= share) break;
       if (await this.leases.acquire(row.id)) this.supervise(row);

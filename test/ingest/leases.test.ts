@@ -15,7 +15,7 @@ let svc: TestService;
 let redis: Redis;
 const secretKey = randomBytes(32).toString('hex');
 const children: { proc: ChildProcess; dir: string }[] = [];
-let cameraIds: string[] = [];
+const cameraIds: string[] = [];
 
 /** One ingest-only process of the service on the same database schema and Redis. */
 async function startIngest(): Promise<ChildProcess> {

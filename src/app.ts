@@ -113,6 +113,8 @@ export async function startService(
   registerIngestMetrics(services.metrics.registry, services);
   let ingest: IngestManager | null = null;
   if (config.ROLES.includes('ingest')) {
+    // Live view: each camera's single pull also pushes FLV to the media server.
+    if (services.mediaServer) services.streamOutputs.register(services.liveOutput);
     ingest = new IngestManager(services);
     await ingest.start();
   }

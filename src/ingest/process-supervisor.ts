@@ -14,6 +14,8 @@ export interface ExitInfo {
 /** One child the supervisor watches; stop() ends it for sure (SIGTERM, wait, SIGKILL). */
 export class ManagedProcess {
   readonly exited: Promise<ExitInfo>;
+  /** Exited and every pipe drained and closed. */
+  readonly closed: Promise<void>;
   private exitInfo: ExitInfo | null = null;
 
   constructor(
@@ -29,6 +31,10 @@ export class ManagedProcess {
       };
       child.once('exit', (code, signal) => done({ code, signal }));
       child.once('error', () => done({ code: -1, signal: null }));
+    });
+    this.closed = new Promise((resolve) => {
+      child.once('close', () => resolve());
+      child.once('error', () => resolve());
     });
   }
 
@@ -127,11 +133,7 @@ export class ProcessSupervisor {
     const info = await proc.exited;
     clearTimeout(timer);
     // 'exit' can come before the pipes are drained.
-    await Promise.all(
-      [proc.stdout, proc.stderr].map(
-        (s) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r()))),
-      ),
-    );
+    await proc.closed;
     return { code: info.code, stdout: Buffer.concat(out), stderr: err, timedOut };
   }
 

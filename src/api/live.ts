@@ -90,7 +90,10 @@ export class LiveHub implements LivePublisher {
   }
 
   /** Serves /live on the API's HTTP server. */
+  private attached = false;
+
   attach(server: http.Server): void {
+    this.attached = true;
     this.io.attach(server);
   }
 
@@ -176,8 +179,11 @@ export class LiveHub implements LivePublisher {
   }
 
   async close(): Promise<void> {
-    this.io.disconnectSockets(true);
-    await new Promise<void>((resolve) => this.io.close(() => resolve()));
+    // socket.io's close() fails in a process that never attached a server (ingest or worker only).
+    if (this.attached) {
+      this.io.disconnectSockets(true);
+      await new Promise<void>((resolve) => this.io.close(() => resolve()));
+    }
     await Promise.all(this.redis.map((r) => r.quit().catch(() => r.disconnect())));
   }
 }

@@ -124,7 +124,13 @@ export async function createServices(
     const ffprobe = new Ffprobe(processes, config.FFPROBE_PATH, config.PROBE_TIMEOUT_MS);
     const prefix = `ess:${config.DATABASE_SCHEMA}`;
     const liveEvents = new LiveEventLog(db, clock);
-    const live = new LiveHub({ events: liveEvents, users, log, redisUrl: redisEndpoint.url, key: `${prefix}:sio` });
+    const live = new LiveHub({
+      events: liveEvents,
+      users,
+      log,
+      redisUrl: redisEndpoint.url,
+      key: `${prefix}:sio`,
+    });
     closers.push(() => live.close());
     const alerts = new AlertService(new AlertStore(db, audit, clock), liveEvents, live, jobs, db, {
       url: config.WEBHOOK_URL,
@@ -170,7 +176,18 @@ export async function createServices(
     const recording = new Recording({ config, log, clock, db, events, jobs, store, audit, metrics });
     closers.push(() => recording.close());
     const batches = new BatchService(db, audit, clock);
-    const batchOps = await createBatchOps({ config, db, audit, clock, events, jobs, store, batches, recording, log });
+    const batchOps = await createBatchOps({
+      config,
+      db,
+      audit,
+      clock,
+      events,
+      jobs,
+      store,
+      batches,
+      recording,
+      log,
+    });
 
     return {
       config,
@@ -191,7 +208,11 @@ export async function createServices(
       batches,
       batchOps,
       cameras,
-      onboarding: new CameraOnboarding(cameras, { onvif, ffprobe, probeOnRegister: config.PROBE_ON_REGISTER }),
+      onboarding: new CameraOnboarding(cameras, {
+        onvif,
+        ffprobe,
+        probeOnRegister: config.PROBE_ON_REGISTER,
+      }),
       processes,
       onvif,
       streamOutputs: new StreamOutputs(),

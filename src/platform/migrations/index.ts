@@ -6,4 +6,6 @@ import { batches } from './004-batches.js';
 import { alerts } from './005-alerts.js';
 
 /** Every migration, in version order. Add new ones at the end; never edit one that has shipped. */
-export const migrations: Migration[] = [registry, recording, ingest, batches, alerts].sort((a, b) => a.version - b.version);
+export const migrations: Migration[] = [registry, recording, ingest, batches, alerts].sort(
+  (a, b) => a.version - b.version,
+);

@@ -1,20 +1,11 @@
+import { FAULT_KINDS } from '../ingest/camera-state.js';
 import type { SessionFootage } from '../recording/batch-footage.js';
 import { bridge } from '../recording/batch-footage.js';
 import { clip, intersect, measure, overlaps, subtract, union, type Span } from '../recording/batch-spans.js';
 import type { BatchContext } from './batch-context.js';
 
 /** Gap reasons that are picture faults rather than missing signal. */
-export const PICTURE_FAULTS = new Set([
-  'black',
-  'frozen',
-  'blurred',
-  'covered',
-  'moved',
-  'low_fps',
-  'low_bitrate',
-  'low_resolution',
-  'clock_skew',
-]);
+export const PICTURE_FAULTS = new Set<string>(FAULT_KINDS.filter((k) => k !== 'offline' && k !== 'stalled'));
 
 export interface GapReason {
   cameraId: string | null;

@@ -37,7 +37,16 @@ async function eventToClient(svc: TestService, graceMs: number) {
   await client.subscribe({ siteId: site.id });
   const samples: number[] = [];
   // One fault kind per sample: repeating one would trip the flapping rule, which opens at once.
-  for (const kind of ['black', 'frozen', 'blurred', 'covered', 'moved', 'stalled', 'clock_skew', 'low_fps']) {
+  for (const kind of [
+    'black',
+    'frozen',
+    'blurred',
+    'covered',
+    'moved',
+    'stalled',
+    'clock_skew',
+    'low_fps',
+  ] as const) {
     const ref = { cameraId: camera.id, siteId: site.id, unitId: unit.id, kind };
     const t0 = Date.now();
     await publish(svc, 'camera.fault', { ...ref, active: true, at: now() });

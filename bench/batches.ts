@@ -11,7 +11,10 @@ import path from 'node:path';
 import pg from 'pg';
 import { openDb, type Db } from '../src/platform/db.js';
 import { createLogger } from '../src/platform/logger.js';
-import { BatchFootage, type SessionWindow } from '../src/recording/batch-footage.js';
+import { BatchFootage, type SessionWindow } from '../src/batches/footage.js';
+import { CameraRepository } from '../src/ingest/camera-repository.js';
+import { SegmentRepository } from '../src/recording/segment-repository.js';
+import { CoverageRepository } from '../src/sites/coverage-repository.js';
 
 const DATABASE_URL =
   process.env.BENCH_DATABASE_URL ??
@@ -81,7 +84,10 @@ async function measure(
 export async function runBatchesBench(): Promise<void> {
   const schema = `bench_batches_${randomBytes(4).toString('hex')}`;
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ess-bench-'));
-  const db = await openDb({ databaseUrl: DATABASE_URL, schema, dataDir }, createLogger('silent'));
+  const db = await openDb(
+    { databaseUrl: DATABASE_URL, schema, dataDir, poolSize: 10 },
+    createLogger('silent'),
+  );
   try {
     await db.query(
       `INSERT INTO units (id, name, credit_code, kind) VALUES ('u', 'Bench unit', 'BENCH', 'employer')`,
@@ -98,7 +104,14 @@ export async function runBatchesBench(): Promise<void> {
         [`site${c % SITES}-cam${c}`, `site${c % SITES}`, new Date(base.getTime() - 86_400_000)],
       );
     }
-    const footage = new BatchFootage(db, { marginMinutes: 15 });
+    const footage = new BatchFootage(
+      {
+        cameras: new CameraRepository(db),
+        coverage: new CoverageRepository(db),
+        segments: new SegmentRepository(db),
+      },
+      { marginMinutes: 15 },
+    );
     const results: Record<string, Awaited<ReturnType<typeof measure>> & { rows: number; loadS: number }> = {};
     let loaded = 0;
     for (const target of [Math.ceil(1_000_000 / CAMERAS), PER_CAMERA]) {

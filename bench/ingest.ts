@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { startLab, type Lab, type LabFaultKind } from '../lab/index.js';
-import type { DomainEvents } from '../src/platform/event-bus.js';
+import type { DomainEvents } from '../src/events.js';
 import { seedUnit, startTestService, type TestService } from '../test/support/service.js';
 
 const TICK = 100; // USER_HZ

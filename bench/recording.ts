@@ -12,7 +12,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startLab, type Lab } from '../lab/index.js';
 import { newId } from '../src/platform/ids.js';
-import { objectKey, sha256File } from '../src/recording/segment-uploader.js';
+import { sha256File } from '../src/platform/hashing.js';
+import { objectKey } from '../src/recording/segment-uploader.js';
 import { TestPull } from '../test/recording/support.js';
 import { seedUnit, sql, startTestService, type TestService } from '../test/support/service.js';
 
@@ -176,7 +177,7 @@ async function exportHour(svc: TestService, siteId: string, unitId: string) {
     `INSERT INTO cameras (id, site_id, unit_id, name, source, rtsp_url) VALUES ($1, $2, $3, 'hour', 'rtsp', 'rtsp://127.0.0.1:9/x')`,
     [cameraId, siteId, unitId],
   );
-  const sha = await sha256File(seg);
+  const { sha256: sha } = await sha256File(seg);
   const bytes = (await stat(seg)).size;
   const t0 = Date.UTC(2024, 0, 1);
   const keys: string[] = [];

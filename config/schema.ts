@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { cidrProblem, DEFAULT_CAMERA_NETWORKS } from '../src/ingest/camera-address.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalText = z
@@ -6,6 +8,22 @@ const optionalText = z
   .trim()
   .transform((v) => (v === '' ? undefined : v))
   .optional();
+/** A comma-separated list of CIDR blocks (a bare address counts as a single host). */
+const cidrList = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean)
+      .map((c) => (c.includes('/') ? c : `${c}/${isIP(c) === 6 ? 128 : 32}`)),
+  )
+  .superRefine((list, ctx) => {
+    for (const c of list) {
+      const problem = cidrProblem(c);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${c} ${problem}` });
+    }
+  });
 const roles = z
   .string()
   .transform((v) => v.split(',').map((r) => r.trim()))
@@ -25,6 +43,7 @@ export const configSchema = z
       .string()
       .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier')
       .default('public'),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
     REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
     REDIS_SERVER_PATH: z.string().default('redis-server'),
     S3_ENDPOINT: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
@@ -56,6 +75,14 @@ export const configSchema = z
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50_000_000).default(1_000_000),
     LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
     LOGIN_BLOCK_SECONDS: z.coerce.number().int().min(1).default(900),
+    /** Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); unset: none. */
+    TRUSTED_PROXIES: cidrList.optional(),
+    /** Networks cameras and their replies may point to; the service's own local ports never. */
+    CAMERA_NETWORKS: cidrList.default(DEFAULT_CAMERA_NETWORKS),
+    /** Largest ONVIF reply read from a device; larger is refused before it is parsed. */
+    ONVIF_MAX_REPLY_BYTES: z.coerce.number().int().min(10_000).max(50_000_000).default(1_000_000),
+    /** Largest snapshot JPEG read from a device. */
+    SNAPSHOT_MAX_BYTES: z.coerce.number().int().min(10_000).max(100_000_000).default(10_000_000),
     RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
     BATCH_RETENTION_DAYS: z.coerce.number().int().min(730).default(730),
     BATCH_MARGIN_MINUTES: z.coerce.number().int().min(0).max(240).default(15),
@@ -94,8 +121,8 @@ export const configSchema = z
     /** How often camera health is written to the cameras row (status changes are written at once). */
     HEALTH_PERSIST_MS: z.coerce.number().int().min(200).default(2000),
     PICTURE_SAMPLE_FPS: z.coerce.number().min(0.2).max(10).default(2),
-    PICTURE_SAMPLE_WIDTH: z.coerce.number().int().min(32).max(640).default(160),
-    PICTURE_SAMPLE_HEIGHT: z.coerce.number().int().min(18).max(360).default(90),
+    PICTURE_SAMPLE_WIDTH: z.coerce.number().int().min(32).max(640).default(320),
+    PICTURE_SAMPLE_HEIGHT: z.coerce.number().int().min(18).max(360).default(180),
     /** Samples of the first ms of each pull are not judged: a stream joined mid-GOP starts smeared. */
     PICTURE_WARMUP_MS: z.coerce.number().int().min(0).default(2500),
     /** Floor of a usable picture: below it the camera is degraded. */
@@ -104,17 +131,18 @@ export const configSchema = z
     FLOOR_MIN_KBPS: z.coerce.number().min(0).default(256),
     /** Picture checks (luma 0..255): see src/ingest/picture-checks.ts. */
     PICTURE_BLACK_MAX_LUMA: z.coerce.number().min(0).max(255).default(24),
-    PICTURE_COVERED_MAX_LUMA: z.coerce.number().min(0).max(255).default(100),
-    PICTURE_COVERED_MIN_FLAT: z.coerce.number().min(0).max(1).default(0.75),
-    PICTURE_FROZEN_TILE_DIFF: z.coerce.number().min(0).default(1.5),
-    PICTURE_BLUR_RATIO: z.coerce.number().min(0).max(1).default(0.35),
-    PICTURE_MOVED_MIN_CORRELATION: z.coerce.number().min(-1).max(1).default(0.6),
+    PICTURE_COVERED_MIN_FLAT: z.coerce.number().min(0).max(1).default(0.7),
+    PICTURE_FROZEN_NOISE_RATIO: z.coerce.number().min(0).max(1).default(0.6),
+    PICTURE_BLUR_RATIO: z.coerce.number().min(0).max(1).default(0.7),
+    PICTURE_MOVED_MIN_MATCH: z.coerce.number().min(0).max(1).default(0.3),
+    PICTURE_REFERENCE_AFTER_MS: z.coerce.number().int().min(0).default(30_000),
     /** Hysteresis of every picture check, in consecutive samples. */
-    PICTURE_RAISE_AFTER: z.coerce.number().int().min(1).default(4),
-    PICTURE_CLEAR_AFTER: z.coerce.number().int().min(1).default(4),
+    PICTURE_RAISE_AFTER: z.coerce.number().int().min(1).default(2),
+    PICTURE_CLEAR_AFTER: z.coerce.number().int().min(1).default(2),
     LIVE_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+    LIVE_IDLE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
     /** A condition shorter than this is kept on the alert timeline but not pushed as an alert. */
-    ALERT_GRACE_MS: z.coerce.number().int().min(0).default(2000),
+    ALERT_GRACE_MS: z.coerce.number().int().min(0).default(1000),
     /** An alert resolves once its condition has stayed clear this long (absorbs flapping). */
     ALERT_RESOLVE_HOLD_MS: z.coerce.number().int().min(0).default(10_000),
     /** This many occurrences of a condition within ALERT_FLAP_WINDOW_MS open its alert at once. */

@@ -2,14 +2,15 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startLab } from './index.js';
 
-const USAGE = `usage: npm run lab -- --cameras N [--mode live|scale] [--width 1280 --height 720 --fps 15]
-                      [--name-prefix "Room A"] [--discovery]`;
+const USAGE = `usage: npm run lab -- --cameras N [--mode live|scale|room] [--width 1280 --height 720 --fps 15]
+                      [--scene classroom/3 [--scene empty/7 ...]] [--name-prefix "Room A"] [--discovery]`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       cameras: { type: 'string', default: '2' },
       mode: { type: 'string' },
+      scene: { type: 'string', multiple: true },
       width: { type: 'string' },
       height: { type: 'string' },
       fps: { type: 'string' },
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   }
   const int = (v: string | undefined) => (v === undefined ? undefined : Number.parseInt(v, 10));
   const mode = values.mode;
-  if (mode !== undefined && mode !== 'live' && mode !== 'scale') throw new Error(USAGE);
+  if (mode !== undefined && mode !== 'live' && mode !== 'scale' && mode !== 'room') throw new Error(USAGE);
   const lab = await startLab({
     cameras: int(values.cameras) ?? 2,
     mode,
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     height: int(values.height),
     fps: int(values.fps),
     namePrefix: values['name-prefix'],
+    scenes: values.scene,
     discovery: values.discovery,
   });
 
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
         snapshot: c.snapshotUrl,
         main: c.main,
         sub: c.sub,
+        ...(lab.scene(c.id) ? { scene: lab.scene(c.id) } : {}),
       }),
     );
   }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Lab, LabFaultKind } from './index.js';
 import { LAB_FAULT_KINDS } from './index.js';
+import { SCENE_CHANGES, type SceneChange } from './scenes.js';
 
 export interface ControlServer {
   url: string;
@@ -14,6 +15,9 @@ export interface ControlServer {
  *   POST   /cameras/:id/faults          {"kind": "black", "durationMs"?: 5000, "skewMs"?: 60000}
  *   DELETE /cameras/:id/faults/:kind    clear one fault
  *   DELETE /cameras/:id/faults          clear all faults of the camera
+ *   GET    /cameras/:id/scene           room mode: the scene and the change it shows
+ *   POST   /cameras/:id/scene           {"change": "lights_off", "durationMs"?: 60000}
+ *   DELETE /cameras/:id/scene           back to the normal picture
  */
 export async function startControlServer(lab: Lab, host: string): Promise<ControlServer> {
   const server = createServer((req, res) => {
@@ -60,8 +64,12 @@ async function handle(lab: Lab, req: IncomingMessage, res: ServerResponse): Prom
     json(
       res,
       200,
-      lab.cameras.map((c) => ({ ...c, faults: lab.faults(c.id) })),
+      lab.cameras.map((c) => ({ ...c, faults: lab.faults(c.id), scene: lab.scene(c.id) })),
     );
+    return;
+  }
+  if (parts[0] === 'cameras' && parts[2] === 'scene' && parts.length === 3) {
+    await handleScene(lab, camera?.id, parts[1], req, res);
     return;
   }
   if (parts[0] !== 'cameras' || parts[2] !== 'faults' || parts.length > 4) {
@@ -105,4 +113,35 @@ async function handle(lab: Lab, req: IncomingMessage, res: ServerResponse): Prom
     return;
   }
   json(res, 405, { error: 'method not allowed' });
+}
+
+async function handleScene(
+  lab: Lab,
+  cameraId: string | undefined,
+  asked: string | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  if (!cameraId) return json(res, 404, { error: `no camera ${asked}` });
+  if (!lab.scene(cameraId)) return json(res, 409, { error: 'the lab is not in room mode' });
+  if (req.method === 'GET') return json(res, 200, lab.scene(cameraId));
+  if (req.method === 'DELETE') {
+    await lab.sceneChange(cameraId, null);
+    return json(res, 200, lab.scene(cameraId));
+  }
+  if (req.method !== 'POST') return json(res, 405, { error: 'method not allowed' });
+  let body: Record<string, unknown>;
+  try {
+    body = await readJson(req);
+  } catch (e) {
+    return json(res, 400, { error: String(e) });
+  }
+  const change = body.change as SceneChange;
+  if (typeof change !== 'string' || !(change in SCENE_CHANGES))
+    return json(res, 400, { error: `change must be one of ${Object.keys(SCENE_CHANGES).join(', ')}` });
+  const ms = body.durationMs;
+  await lab.sceneChange(cameraId, change, {
+    durationMs: typeof ms === 'number' && Number.isFinite(ms) ? ms : undefined,
+  });
+  json(res, 201, lab.scene(cameraId));
 }

@@ -4,7 +4,17 @@ import { DiscoveryResponder, type DiscoverableDevice } from './discovery.js';
 import { OnvifDevice, scopes, type OnvifCameraInfo } from './onvif.js';
 import { RtspProcess, type CameraStreamState } from './rtsp-process.js';
 import { prepareVariants } from './variants.js';
+import {
+  DAYLIGHT_CYCLE_S,
+  DAYLIGHT_STEPS,
+  loopName,
+  parseScene,
+  prepareRoomVariants,
+  type RoomScene,
+} from './room.js';
+import { SCENE_CHANGES, type SceneChange } from './scenes.js';
 import { startControlServer, type ControlServer } from './control.js';
+import { warmUpStreams } from './warm-up.js';
 
 export type LabFaultKind =
   | 'offline'
@@ -61,10 +71,21 @@ export interface ActiveFault {
   skewMs?: number;
 }
 
+/** Room mode: the camera's scene and the change it shows now (besides any injected fault). */
+export interface LabSceneState {
+  kind: RoomScene['kind'];
+  seed: number;
+  change: SceneChange | null;
+  /** Epoch ms when the change ends by itself; absent = until ended. */
+  until?: number;
+  /** Which step of the daylight cycle the normal picture shows (0 … DAYLIGHT_STEPS-1). */
+  daylight: number;
+}
+
 export interface Lab {
   cameras: LabCamera[];
   controlUrl: string;
-  mode: 'live' | 'scale';
+  mode: 'live' | 'scale' | 'room';
   /** Pid of the RTSP server process (for benchmarks). */
   serverPid: number;
   inject(
@@ -74,13 +95,27 @@ export interface Lab {
   ): Promise<void>;
   clear(cameraId: string, kind?: LabFaultKind): Promise<void>;
   faults(cameraId: string): ActiveFault[];
+  /**
+   * Room mode: the scene shows `change` (lab/scenes.ts SCENE_CHANGES) from now, for `durationMs` or
+   * until changed again; null goes back to the normal picture. Injected picture faults show over it.
+   */
+  sceneChange(cameraId: string, change: SceneChange | null, opts?: { durationMs?: number }): Promise<void>;
+  /** Room mode: the camera's scene and its current change; undefined in the other modes. */
+  scene(cameraId: string): LabSceneState | undefined;
   stop(): Promise<void>;
 }
 
 export interface StartLabOptions {
   cameras: number;
-  /** live: x264 per viewed stream, name and clock burnt in. scale: pre-encoded loops, no encoding. */
-  mode?: 'live' | 'scale';
+  /**
+   * live: x264 per viewed stream, name and clock burnt in. scale: pre-encoded loops, no encoding.
+   * room: each camera streams a room scene of lab/scenes.ts (pre-encoded loops, one per change).
+   */
+  mode?: 'live' | 'scale' | 'room';
+  /** Room mode: the cameras' scenes in turn (`classroom/3`, `empty/7`); default classroom/1, /2, … */
+  scenes?: (RoomScene | string)[];
+  /** Room mode: seconds per daylight step of the normal picture (default 60: a 10-minute cycle). */
+  daylightStepS?: number;
   namePrefix?: string;
   /** Answer WS-Discovery probes on UDP 3702 (multicast): only inside a private network namespace in tests. */
   discovery?: boolean;
@@ -100,13 +135,20 @@ interface CameraRuntime {
   faults: Map<LabFaultKind, ActiveFault & { timer?: NodeJS.Timeout }>;
   wrongPassword: string;
   internalPassword: string;
+  scene?: {
+    kind: RoomScene['kind'];
+    seed: number;
+    change: SceneChange | null;
+    until?: number;
+    timer?: NodeJS.Timeout;
+  };
 }
 
 export async function startLab(opts: StartLabOptions): Promise<Lab> {
   const count = opts.cameras;
   if (!Number.isInteger(count) || count < 1) throw new Error('cameras must be a positive integer');
   // Live encoding costs ~25 % of a core per viewed 720p camera: beyond a few cameras use loops.
-  const mode = opts.mode ?? (count <= 4 ? 'live' : 'scale');
+  const mode = opts.mode ?? (opts.scenes ? 'room' : count <= 4 ? 'live' : 'scale');
   const host = opts.host ?? '127.0.0.1';
   const width = even(opts.width ?? 1280);
   const height = even(opts.height ?? 720);
@@ -125,12 +167,26 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
     internalUser: INTERNAL_USER,
     internalPassword: randomBytes(12).toString('hex'),
   }));
-  const variants =
-    mode === 'scale'
-      ? await prepareVariants({ width, height, subWidth, subHeight, fps, mainKbps, subKbps })
-      : undefined;
+  const variantSpec = { width, height, subWidth, subHeight, fps, mainKbps, subKbps };
+  const variants = mode === 'scale' ? await prepareVariants(variantSpec) : undefined;
+  const scenes =
+    mode === 'room'
+      ? specs.map((_, i): RoomScene => {
+          const given = opts.scenes?.length ? opts.scenes[i % opts.scenes.length]! : `classroom/${i + 1}`;
+          return typeof given === 'string' ? parseScene(given) : given;
+        })
+      : [];
+  if (mode === 'room' && width * height > 1280 * 720) throw new Error('room mode draws at most 1280x720');
+  const cameraSpecs = [];
+  for (const [i, spec] of specs.entries()) {
+    const scene = scenes[i];
+    // One camera's loops after the other: each is drawn two changes at a time.
+    const own = scene ? await prepareRoomVariants(variantSpec, scene, spec.name) : undefined;
+    cameraSpecs.push({ ...spec, variants: own });
+  }
   const rtsp = await RtspProcess.start({
-    mode,
+    // The server plays room loops as it plays the scale mode's, only per camera.
+    mode: mode === 'live' ? 'live' : 'scale',
     width,
     height,
     subWidth,
@@ -138,7 +194,7 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
     fps,
     mainKbps,
     subKbps,
-    cameras: specs,
+    cameras: cameraSpecs,
     variants,
   });
 
@@ -168,8 +224,16 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
       subWidth,
       subHeight,
       fps,
-      mainKbps,
+      // The low_bitrate fault is an encoder set too low, as the camera then reports it.
+      mainKbps: () => (rtRef.rt?.faults.has('low_bitrate') ? lowKbps(mainKbps) : mainKbps),
       subKbps,
+      analytics: () => {
+        // A scene change that is a fault in life shows in the camera's analytics as the fault does.
+        const change = rtRef.rt?.scene?.change;
+        const shown = (k: LabFaultKind) =>
+          (rtRef.rt?.faults.has(k) ?? false) || (change ? SCENE_CHANGES[change].fault === k : false);
+        return { tamper: shown('covered') || shown('black'), sceneChange: shown('moved') };
+      },
       hardware: `LAB-IPC-${height}P`,
       location: `exam-site/room-${spec.id.slice(3)}`,
       snapshot: (stream) => (rtRef.rt ? snapshot(rtRef.rt, stream) : Promise.reject(new Error('not ready'))),
@@ -201,6 +265,8 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
       wrongPassword: randomBytes(8).toString('hex'),
       internalPassword: spec.internalPassword,
     };
+    const scene = scenes[specs.indexOf(spec)];
+    if (scene) rt.scene = { ...scene, change: null };
     rtRef.rt = rt;
     runtimes.set(spec.id, rt);
   }
@@ -239,8 +305,25 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
       lowResolution: has('low_resolution'),
       skewMs: rt.faults.get('clock_skew')?.skewMs ?? 0,
       wrongCredentials: has('wrong_credentials'),
+      change: rt.scene ? loopFor(rt.scene.change) : null,
     };
   };
+
+  // Room mode: the normal picture follows the daylight, one loop per step of the cycle.
+  const daylightStepMs = (opts.daylightStepS ?? DAYLIGHT_CYCLE_S / DAYLIGHT_STEPS) * 1000;
+  const startedAt = Date.now();
+  const daylight = () => Math.floor((Date.now() - startedAt) / daylightStepMs) % DAYLIGHT_STEPS;
+  const loopFor = (change: SceneChange | null) =>
+    change ? loopName(change) : daylight() === 0 ? 'normal' : `daylight-${daylight()}`;
+  let daylightTimer: NodeJS.Timeout | undefined;
+  if (mode === 'room') {
+    daylightTimer = setInterval(() => {
+      for (const rt of runtimes.values())
+        if (!rt.scene?.change)
+          serial(rt.info.id, () => sync(rt, rt.faults.has('reboot'))).catch(() => undefined);
+    }, daylightStepMs);
+    daylightTimer.unref?.();
+  }
 
   // Faults of one camera are applied one after the other, in the order asked.
   const chains = new Map<string, Promise<void>>();
@@ -298,6 +381,34 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
       const rt = runtime(cameraId);
       return serial(cameraId, () => clearNow(rt, kind));
     },
+    sceneChange(cameraId, change, o = {}) {
+      const rt = runtime(cameraId);
+      const scene = rt.scene;
+      if (!scene)
+        return Promise.reject(new Error(`${cameraId} shows no room scene (start the lab in room mode)`));
+      if (change !== null && !(change in SCENE_CHANGES))
+        return Promise.reject(new Error(`unknown scene change ${String(change)}`));
+      return serial(cameraId, async () => {
+        if (scene.timer) clearTimeout(scene.timer);
+        scene.timer = undefined;
+        scene.until = undefined;
+        scene.change = change;
+        if (change !== null && o.durationMs !== undefined && o.durationMs >= 0) {
+          scene.until = Date.now() + o.durationMs;
+          const timer = setTimeout(() => {
+            if (scene.timer !== timer || stopped) return;
+            lab.sceneChange(cameraId, null).catch(() => undefined);
+          }, o.durationMs);
+          timer.unref?.();
+          scene.timer = timer;
+        }
+        await sync(rt, rt.faults.has('reboot'));
+      });
+    },
+    scene(cameraId) {
+      const s = runtime(cameraId).scene;
+      return s && { kind: s.kind, seed: s.seed, change: s.change, until: s.until, daylight: daylight() };
+    },
     faults(cameraId) {
       return [...runtime(cameraId).faults.values()].map(({ kind, until, skewMs }) => ({
         kind,
@@ -308,8 +419,11 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      for (const rt of runtimes.values())
+      if (daylightTimer) clearInterval(daylightTimer);
+      for (const rt of runtimes.values()) {
         for (const f of rt.faults.values()) if (f.timer) clearTimeout(f.timer);
+        if (rt.scene?.timer) clearTimeout(rt.scene.timer);
+      }
       await Promise.allSettled([
         control?.close(),
         discovery?.stop(),
@@ -322,6 +436,7 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
 
   let control: ControlServer | null = null;
   try {
+    await warmUpStreams([...runtimes.values()].flatMap((rt) => [rt.info.rtsp.main, rt.info.rtsp.sub]));
     control = await startControlServer(lab, host);
   } catch (e) {
     await lab.stop();
@@ -329,6 +444,11 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
   }
   lab.controlUrl = control.url;
   return lab;
+}
+
+/** The main stream's bitrate under a low_bitrate fault (as rtsp_server.py and variants.ts encode it). */
+function lowKbps(kbps: number): number {
+  return Math.max(16, Math.round(kbps / 24));
 }
 
 function even(n: number): number {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { XMLParser } from 'fast-xml-parser';
+import { PullPoints, type AnalyticsState } from './onvif-events.js';
 
 /** What the ONVIF device service needs to know about its camera, read on every request. */
 export interface OnvifCameraInfo {
@@ -18,8 +19,11 @@ export interface OnvifCameraInfo {
   subWidth: number;
   subHeight: number;
   fps: number;
-  mainKbps: number;
+  /** The main stream's bitrate limit as its encoder is set now (a low_bitrate fault lowers it). */
+  mainKbps(): number;
   subKbps: number;
+  /** What the camera's own analytics (tamper detector, scene change) see now. */
+  analytics(): AnalyticsState;
   hardware: string;
   location: string;
   /** A JPEG of the current picture of the given stream. */
@@ -29,7 +33,9 @@ export interface OnvifCameraInfo {
 const NS =
   'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tt="http://www.onvif.org/ver10/schema" ' +
   'xmlns:tds="http://www.onvif.org/ver10/device/wsdl" xmlns:trt="http://www.onvif.org/ver10/media/wsdl" ' +
-  'xmlns:ter="http://www.onvif.org/ver10/error"';
+  'xmlns:ter="http://www.onvif.org/ver10/error" xmlns:tev="http://www.onvif.org/ver10/events/wsdl" ' +
+  'xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" xmlns:wsa5="http://www.w3.org/2005/08/addressing" ' +
+  'xmlns:tns1="http://www.onvif.org/ver10/topics"';
 
 const parser = new XMLParser({ removeNSPrefix: true, ignoreAttributes: false, attributeNamePrefix: '@' });
 
@@ -97,11 +103,17 @@ const UNAUTHENTICATED = new Set(['GetSystemDateAndTime']);
 export class OnvifDevice {
   private server: Server | null = null;
   port = 0;
+  private readonly events: PullPoints;
 
   constructor(
     private readonly cam: OnvifCameraInfo,
     private readonly host = '127.0.0.1',
-  ) {}
+  ) {
+    this.events = new PullPoints(
+      () => cam.analytics(),
+      () => `http://${this.host}:${this.port}/onvif`,
+    );
+  }
 
   get xaddr(): string {
     return `http://${this.host}:${this.port}/onvif/device_service`;
@@ -182,12 +194,36 @@ export class OnvifDevice {
         return;
       }
     }
-    const reply = this.answer(action, request);
+    const reply = (await this.answerEvents(action, url.pathname)) ?? this.answer(action, request);
     if (reply === null) {
       send(400, fault('Receiver', 'ter:ActionNotSupported', `Optional Action ${action} not implemented`));
       return;
     }
     send(200, envelope(reply));
+  }
+
+  /** The event service (pull points); null for any other action. */
+  private answerEvents(action: string, path: string): Promise<string | null> | null {
+    switch (action) {
+      case 'GetEventProperties':
+        return Promise.resolve(
+          `<tev:GetEventPropertiesResponse><tev:TopicNamespaceLocation>http://www.onvif.org/onvif/ver10/topics/topicns.xml</tev:TopicNamespaceLocation>` +
+            `<wsnt:FixedTopicSet>true</wsnt:FixedTopicSet><wstop:TopicSet xmlns:wstop="http://docs.oasis-open.org/wsn/t-1">` +
+            `<tns1:RuleEngine><TamperDetector><Tamper wstop:topic="true"/></TamperDetector></tns1:RuleEngine>` +
+            `<tns1:VideoSource><GlobalSceneChange><AnalyticsService wstop:topic="true"/></GlobalSceneChange></tns1:VideoSource>` +
+            `</wstop:TopicSet></tev:GetEventPropertiesResponse>`,
+        );
+      case 'CreatePullPointSubscription':
+        return Promise.resolve(this.events.create());
+      case 'PullMessages':
+        return this.events.pull(path);
+      case 'Renew':
+        return Promise.resolve(this.events.renew(path));
+      case 'Unsubscribe':
+        return Promise.resolve(this.events.unsubscribe(path));
+      default:
+        return null;
+    }
   }
 
   private answer(action: string, request: Record<string, unknown>): string | null {
@@ -217,6 +253,8 @@ export class OnvifDevice {
         return (
           `<tds:GetCapabilitiesResponse><tds:Capabilities>` +
           `<tt:Device><tt:XAddr>${base}/device_service</tt:XAddr></tt:Device>` +
+          `<tt:Events><tt:XAddr>${base}/event_service</tt:XAddr><tt:WSSubscriptionPolicySupport>false` +
+          `</tt:WSSubscriptionPolicySupport><tt:WSPullPointSupport>true</tt:WSPullPointSupport></tt:Events>` +
           `<tt:Media><tt:XAddr>${base}/media_service</tt:XAddr><tt:StreamingCapabilities>` +
           `<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP>` +
           `</tt:StreamingCapabilities></tt:Media></tds:Capabilities></tds:GetCapabilitiesResponse>`
@@ -226,6 +264,9 @@ export class OnvifDevice {
           `<tds:GetServicesResponse>` +
           `<tds:Service><tds:Namespace>http://www.onvif.org/ver10/device/wsdl</tds:Namespace>` +
           `<tds:XAddr>${base}/device_service</tds:XAddr><tds:Version><tt:Major>2</tt:Major><tt:Minor>40</tt:Minor>` +
+          `</tds:Version></tds:Service>` +
+          `<tds:Service><tds:Namespace>http://www.onvif.org/ver10/events/wsdl</tds:Namespace>` +
+          `<tds:XAddr>${base}/event_service</tds:XAddr><tds:Version><tt:Major>2</tt:Major><tt:Minor>40</tt:Minor>` +
           `</tds:Version></tds:Service>` +
           `<tds:Service><tds:Namespace>http://www.onvif.org/ver10/media/wsdl</tds:Namespace>` +
           `<tds:XAddr>${base}/media_service</tds:XAddr><tds:Version><tt:Major>2</tt:Major><tt:Minor>40</tt:Minor>` +
@@ -239,6 +280,13 @@ export class OnvifDevice {
         );
       case 'GetProfiles':
         return `<trt:GetProfilesResponse>${this.profileXml('main')}${this.profileXml('sub')}</trt:GetProfilesResponse>`;
+      case 'GetVideoEncoderConfiguration': {
+        const token = text(request.ConfigurationToken);
+        if (token !== 'VideoEncoder_main' && token !== 'VideoEncoder_sub') return null;
+        return `<trt:GetVideoEncoderConfigurationResponse>${this.encoderXml(token === 'VideoEncoder_main' ? 'main' : 'sub', 'Configuration')}</trt:GetVideoEncoderConfigurationResponse>`;
+      }
+      case 'GetVideoEncoderConfigurations':
+        return `<trt:GetVideoEncoderConfigurationsResponse>${this.encoderXml('main', 'Configurations')}${this.encoderXml('sub', 'Configurations')}</trt:GetVideoEncoderConfigurationsResponse>`;
       case 'GetProfile':
         return `<trt:GetProfileResponse>${this.profileXml(profile(text(request.ProfileToken)), 'Profile')}</trt:GetProfileResponse>`;
       case 'GetStreamUri': {
@@ -277,19 +325,27 @@ export class OnvifDevice {
 
   private profileXml(kind: 'main' | 'sub', tag = 'Profiles'): string {
     const c = this.cam;
-    const [w, h, kbps] =
-      kind === 'main' ? [c.width, c.height, c.mainKbps] : [c.subWidth, c.subHeight, c.subKbps];
     return (
       `<trt:${tag} token="${kind}" fixed="true"><tt:Name>${kind === 'main' ? 'MainStream' : 'SubStream'}</tt:Name>` +
       `<tt:VideoSourceConfiguration token="VideoSourceConfig_1"><tt:Name>VideoSource</tt:Name><tt:UseCount>2</tt:UseCount>` +
       `<tt:SourceToken>VideoSource_1</tt:SourceToken><tt:Bounds x="0" y="0" width="${c.width}" height="${c.height}"/>` +
-      `</tt:VideoSourceConfiguration>` +
-      `<tt:VideoEncoderConfiguration token="VideoEncoder_${kind}"><tt:Name>${kind}</tt:Name><tt:UseCount>1</tt:UseCount>` +
+      `</tt:VideoSourceConfiguration>${this.encoderXml(kind, 'VideoEncoderConfiguration')}</trt:${tag}>`
+    );
+  }
+
+  /** A stream's encoder settings, as GetProfiles and GetVideoEncoderConfiguration answer them. */
+  private encoderXml(kind: 'main' | 'sub', tag: string): string {
+    const c = this.cam;
+    const [w, h, kbps] =
+      kind === 'main' ? [c.width, c.height, c.mainKbps()] : [c.subWidth, c.subHeight, c.subKbps];
+    const ns = tag === 'VideoEncoderConfiguration' ? 'tt' : 'trt';
+    return (
+      `<${ns}:${tag} token="VideoEncoder_${kind}"><tt:Name>${kind}</tt:Name><tt:UseCount>1</tt:UseCount>` +
       `<tt:Encoding>H264</tt:Encoding><tt:Resolution><tt:Width>${w}</tt:Width><tt:Height>${h}</tt:Height></tt:Resolution>` +
       `<tt:Quality>4</tt:Quality><tt:RateControl><tt:FrameRateLimit>${c.fps}</tt:FrameRateLimit>` +
       `<tt:EncodingInterval>1</tt:EncodingInterval><tt:BitrateLimit>${kbps}</tt:BitrateLimit></tt:RateControl>` +
       `<tt:H264><tt:GovLength>${c.fps * 2}</tt:GovLength><tt:H264Profile>Baseline</tt:H264Profile></tt:H264>` +
-      `<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration></trt:${tag}>`
+      `<tt:SessionTimeout>PT60S</tt:SessionTimeout></${ns}:${tag}>`
     );
   }
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { VariantFiles } from './variants.js';
 
 /** Python with GObject introspection: the pyenv python3 on PATH usually lacks `gi`. */
 export const SYSTEM_PYTHON = process.env.LAB_PYTHON ?? '/usr/bin/python3';
@@ -19,6 +20,8 @@ export interface CameraStreamState {
   lowResolution: boolean;
   skewMs: number;
   wrongCredentials: boolean;
+  /** Room mode: the loop of the scene change shown when no picture fault is (a name in its variants). */
+  change: string | null;
 }
 
 export interface RtspServerConfig {
@@ -37,8 +40,10 @@ export interface RtspServerConfig {
     password: string;
     internalUser: string;
     internalPassword: string;
+    /** The camera's own loops (room mode: its scene), instead of the lab's. */
+    variants?: VariantFiles;
   }[];
-  variants?: Record<'main' | 'sub', Record<string, { path: string; every: number }>>;
+  variants?: VariantFiles;
 }
 
 interface Reply {

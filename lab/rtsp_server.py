@@ -38,6 +38,7 @@ DEFAULT_STATE = {
     "lowResolution": False,
     "skewMs": 0,
     "wrongCredentials": False,
+    "change": None,
 }
 
 
@@ -75,6 +76,8 @@ class Camera:
         self.internal_password = spec.get("internalPassword")
         self.state = dict(DEFAULT_STATE)
         self.frozen_text = None
+        # Room mode: the camera's own scene loops; scale mode: the lab's.
+        self.variants = lab.load_variants(spec["variants"]) if spec.get("variants") else lab.variants
         self.server = GstRtspServer.RTSPServer()
         self.server.props.service = "0"
         self.source_id = None
@@ -87,6 +90,7 @@ class Camera:
         for stream in self.streams.values():
             mounts.add_factory("/%s/%s" % (self.id, stream.kind), self.make_factory(stream))
         self.set_auth(self.password)
+        self.server.connect("client-connected", self.on_client_connected)
         self.up()
 
     # --- auth -------------------------------------------------------------------------------
@@ -109,8 +113,20 @@ class Camera:
         if self.port:
             # Come back on the same port, as a rebooted camera keeps its address.
             self.server.props.service = str(self.port)
-        self.source_id = self.server.attach(None)
+        source_id = self.server.attach(None)
+        if source_id == 0:
+            # The port is briefly taken (a client's socket got it while we were down): retry,
+            # rather than stay down for good.
+            log("camera %s: port %s busy, retrying" % (self.id, self.port))
+            GLib.timeout_add(200, self.retry_up)
+            return
+        self.source_id = source_id
         self.port = self.server.get_bound_port()
+
+    def retry_up(self):
+        if not self.state["offline"]:
+            self.up()
+        return False
 
     def down(self):
         if self.source_id is None:
@@ -123,6 +139,10 @@ class Camera:
     def make_factory(self, stream):
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_shared(True)  # one encoder per mount whatever the number of viewers
+        # A live camera cannot seek. A seekable shared media honours each new client's PLAY
+        # `Range: npt=0-` with a flushing seek that restarts the timestamps of every viewer already
+        # watching; publishing the clock (RFC 7273) is what makes gst-rtsp-server refuse the seek.
+        factory.set_publish_clock_mode(GstRtspServer.RTSPPublishClockMode.CLOCK_AND_OFFSET)
         factory.set_launch(self.lab.launch_for(stream))
         factory.add_role_from_structure(
             Gst.Structure.from_string(
@@ -134,7 +154,7 @@ class Camera:
 
     def on_media_configure(self, _factory, media, stream):
         bin_ = media.get_element()
-        names = ["src", "srccaps", "box", "mark", "osd", "outcaps", "enc", "appsrc"]
+        names = ["src", "box", "mark", "blurcaps", "osd", "outcaps", "enc", "appsrc"]
         entry = {"media": media, "el": {}, "count": 0, "feed": {"variant": None, "idx": 0, "tick": 0}}
         for n in names:
             el = bin_.get_by_name(n)
@@ -146,6 +166,17 @@ class Camera:
         if enc is not None:
             enc.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, self.on_encoded, entry)
         self.apply_entry(stream, entry)
+
+    def on_client_connected(self, _server, client):
+        client.connect("play-request", self.on_play_request)
+
+    def on_play_request(self, _client, ctx):
+        # A viewer joining the shared media starts at a keyframe, as cameras do, instead of
+        # decoding half a GOP of pictures that refer to frames it never received.
+        for stream in self.streams.values():
+            for entry in stream.medias:
+                if entry["media"] == ctx.media:
+                    self.key_unit(entry)
 
     def on_media_unprepared(self, _media, stream, entry):
         if entry in stream.medias:
@@ -182,17 +213,25 @@ class Camera:
         # Viewers that lost frames while stalled need an IDR to decode again.
         for stream in self.streams.values():
             for entry in stream.medias:
-                enc = entry["el"].get("enc")
-                if enc is not None:
-                    ev = Gst.Event.new_custom(
-                        Gst.EventType.CUSTOM_UPSTREAM,
-                        Gst.Structure.from_string("GstForceKeyUnit, all-headers=(boolean)true")[0],
-                    )
-                    enc.get_static_pad("src").send_event(ev)
+                self.key_unit(entry)
+
+    def key_unit(self, entry):
+        enc = entry["el"].get("enc")
+        if enc is None:
+            # Scale mode: every loop starts with an IDR (SPS/PPS in band).
+            entry["feed"]["idx"] = 0
+            return
+        ev = Gst.Event.new_custom(
+            Gst.EventType.CUSTOM_UPSTREAM,
+            Gst.Structure.from_string("GstForceKeyUnit, all-headers=(boolean)true")[0],
+        )
+        enc.get_static_pad("src").send_event(ev)
 
     def apply_entry(self, stream, entry):
         if self.lab.mode == "scale":
             variant = self.lab.variant_name(self.state)
+            if variant not in self.variants[stream.kind]:
+                variant = "normal"
             if entry["feed"]["variant"] != variant:
                 entry["feed"].update(variant=variant, idx=0)
             return
@@ -207,9 +246,9 @@ class Camera:
             src.set_property("foreground-color", COVER_COLOR)
         else:
             src.set_property("pattern", PATTERN_BARS)
-        # Blur: render the scene at 1/16 size and let videoscale blow it up again.
+        # Blur: the scene (not the OSD, drawn after the lens) shrunk to 1/16 and blown up again.
         sw, sh = (max(8, w // 16), max(8, h // 16)) if s["blurred"] else (w, h)
-        set_caps(el["srccaps"], "video/x-raw,width=%d,height=%d,framerate=%d/1" % (sw, sh, fps))
+        set_caps(el["blurcaps"], "video/x-raw,width=%d,height=%d" % (sw, sh))
         # Moved: crop on one side and pad on the other, so the scene shifts at constant size.
         dx, dy = (w // 4, h // 5) if s["moved"] else (0, 0)
         box = el["box"]
@@ -270,8 +309,9 @@ class Lab:
         self.main_kbps = cfg.get("mainKbps", 2048)
         self.sub_kbps = cfg.get("subKbps", 512)
         self.variants = {}
-        if self.mode == "scale":
-            self.load_variants(cfg["variants"])
+        self.loaded = {}  # path -> access units, shared by the cameras showing the same scene
+        if self.mode == "scale" and cfg.get("variants"):
+            self.variants = self.load_variants(cfg["variants"])
         self.cameras = {}
         for spec in cfg["cameras"]:
             self.cameras[spec["id"]] = Camera(self, spec)
@@ -289,28 +329,36 @@ class Lab:
         font = max(10, h // 30)
         return (
             "( videotestsrc name=src is-live=true pattern=smpte100 "
-            "! capsfilter name=srccaps caps=video/x-raw,width={w},height={h},framerate={fps}/1 "
-            "! videoscale ! video/x-raw,width={w},height={h} "
+            "! video/x-raw,width={w},height={h},framerate={fps}/1 "
             "! videobox name=box "
             "! textoverlay name=mark text=\u25cf font-desc=\"Sans {mf}\" valignment=position "
             "halignment=position xpos=0.5 ypos=0.5 "
+            "! videoscale ! capsfilter name=blurcaps caps=video/x-raw,width={w},height={h} "
+            "! videoscale ! video/x-raw,width={w},height={h} "
             "! textoverlay name=osd font-desc=\"DejaVu Sans Mono {f}\" valignment=top halignment=left "
             "shaded-background=true "
             "! videoscale ! videorate drop-only=true "
             "! capsfilter name=outcaps caps=video/x-raw,width={w},height={h},framerate={fps}/1 "
-            "! x264enc name=enc tune=zerolatency speed-preset=ultrafast bitrate={br} key-int-max={gop} "
-            "! video/x-h264,profile=constrained-baseline "
+            # One thread, so one slice per picture: zerolatency's sliced threads cut each picture
+            # into slices, and config-interval=-1 then puts SPS/PPS between the slices of an IDR,
+            # which players take for the start of a new picture (keyframes arrive split, smeared).
+            "! x264enc name=enc tune=zerolatency speed-preset=ultrafast threads=1 bitrate={br} "
+            "key-int-max={gop} "
+            "! video/x-h264,profile=constrained-baseline,stream-format=byte-stream,alignment=au "
             "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
-        ).format(w=w, h=h, fps=fps, f=font, mf=font * 5, br=stream.bitrate, gop=fps * 2)
+        ).format(w=w, h=h, fps=fps, f=font, mf=font * 5, br=stream.bitrate, gop=fps)
 
     # --- scale mode: pre-encoded access units looped from memory ------------------------------
     def load_variants(self, spec):
+        out = {}
         for kind, by_name in spec.items():
-            self.variants[kind] = {}
+            out[kind] = {}
             for name, v in by_name.items():
-                with open(v["path"], "rb") as f:
-                    data = f.read()
-                self.variants[kind][name] = {"aus": split_access_units(data), "every": v.get("every", 1)}
+                if v["path"] not in self.loaded:
+                    with open(v["path"], "rb") as f:
+                        self.loaded[v["path"]] = split_access_units(f.read())
+                out[kind][name] = {"aus": self.loaded[v["path"]], "every": v.get("every", 1)}
+        return out
 
     def variant_name(self, s):
         for key, name in (
@@ -325,7 +373,7 @@ class Lab:
         ):
             if s[key]:
                 return name
-        return "normal"
+        return s.get("change") or "normal"
 
     def feed(self, stream, entry, state):
         appsrc = entry["el"].get("appsrc")
@@ -345,7 +393,7 @@ class Lab:
             feed["n"] += 1
             if state["stalled"] and entry["count"] > 0:
                 continue
-            variant = self.variants[stream.kind][feed["variant"]]
+            variant = stream.cam.variants[stream.kind][feed["variant"]]
             if n % variant["every"] != 0:
                 continue
             aus = variant["aus"]

@@ -31,6 +31,9 @@ export interface VariantSpec {
   subKbps: number;
 }
 
+/** Loop files per stream and variant name; `every`: one picture per that many frame periods. */
+export type VariantFiles = Record<'main' | 'sub', Record<string, { path: string; every: number }>>;
+
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 const LOW_FPS = 2;
 
@@ -38,16 +41,14 @@ const LOW_FPS = 2;
  * Encodes each picture variant once (a 2 s loop starting with an IDR and with SPS/PPS and access
  * unit delimiters in band) so the scale mode can loop them without any encoding. Cached on disk.
  */
-export async function prepareVariants(
-  spec: VariantSpec,
-): Promise<Record<'main' | 'sub', Record<string, { path: string; every: number }>>> {
+export async function prepareVariants(spec: VariantSpec): Promise<VariantFiles> {
   const key = createHash('sha1')
-    .update(JSON.stringify({ spec, v: 2 }))
+    .update(JSON.stringify({ spec, v: 7 }))
     .digest('hex')
     .slice(0, 12);
   const dir = join(tmpdir(), 'exam-lab-variants', key);
   await mkdir(dir, { recursive: true });
-  const out: Record<'main' | 'sub', Record<string, { path: string; every: number }>> = { main: {}, sub: {} };
+  const out: VariantFiles = { main: {}, sub: {} };
   const jobs: (() => Promise<void>)[] = [];
   for (const kind of ['main', 'sub'] as const) {
     const [w, h, kbps] =
@@ -76,6 +77,9 @@ export async function prepareVariants(
   return out;
 }
 
+/** Strength of the temporal noise in every scene (ffmpeg `noise` filter, 0–100). */
+const NOISE = 8;
+
 function ffmpegArgs(
   v: VariantName,
   kind: 'main' | 'sub',
@@ -90,10 +94,13 @@ function ffmpegArgs(
   const frames = seconds * rate;
   const box = Math.max(8, Math.round(h / 10));
   const font = Math.max(10, Math.round(h / 24));
-  // Scene: colour bars with a white block circling once per loop, so the loop is seamless.
-  const scene =
+  // Scene: colour bars with a white block circling once per loop, so the loop is seamless, and
+  // sensor-like noise, so the encoder spends the configured bitrate as a real camera's does. The
+  // frozen picture is a still without noise: each loop's keyframe re-encodes it the same way.
+  const bars =
     `smptebars=size=${w}x${h}:rate=${rate}[bg];color=white:size=${box}x${box}:rate=${rate}[blk];` +
     `[bg][blk]overlay=x='W/2-w/2+W/4*cos(2*PI*t/${seconds})':y='H/2-h/2+H/4*sin(2*PI*t/${seconds})'`;
+  const scene = `${bars},noise=alls=${NOISE}:allf=t`;
   const label = `drawtext=fontfile=${FONT}:text='LAB ${kind}':fontsize=${font}:fontcolor=white:box=1:boxcolor=black@0.5:x=8:y=8`;
   const dx = Math.round(w / 4);
   const dy = Math.round(h / 5);
@@ -106,7 +113,7 @@ function ffmpegArgs(
       filter = `color=0x302c28:size=${w}x${h}:rate=${rate},${label}`;
       break;
     case 'frozen':
-      filter = `${scene},trim=end_frame=1,loop=loop=-1:size=1,setpts=N/${rate}/TB,${label}`;
+      filter = `${bars},trim=end_frame=1,loop=loop=-1:size=1,setpts=N/${rate}/TB,${label}`;
       break;
     case 'blurred':
       filter = `${scene},boxblur=${Math.max(2, Math.round(h / 24))}:2,${label}`;
@@ -133,6 +140,10 @@ function ffmpegArgs(
     String(frames),
     '-c:v',
     'libx264',
+    // One slice per picture (zerolatency slices it per thread): the payloader puts SPS/PPS before
+    // every IDR slice, and players take each for the start of a new picture (keyframes split).
+    '-threads',
+    '1',
     '-preset',
     'veryfast',
     '-tune',
@@ -141,10 +152,11 @@ function ffmpegArgs(
     'baseline',
     '-pix_fmt',
     'yuv420p',
+    // A keyframe a second, as cameras are commonly set (I-frame interval = frame rate).
     '-g',
-    String(frames),
+    String(rate),
     '-keyint_min',
-    String(frames),
+    String(rate),
     '-sc_threshold',
     '0',
     '-b:v',

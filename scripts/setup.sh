@@ -11,7 +11,7 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-x gstreamer1.0-tools gstreamer1.0-libav
   iproute2 util-linux                            # network namespaces for multicast discovery tests
   redis-server                                   # embedded-defaults start when no Redis is running
-  chromium                                       # browser tests of the supervisor page
+  chromium fonts-noto-cjk                        # browser tests of the web app; Chinese in its screenshots
 )
 
 missing=()

@@ -7,7 +7,7 @@
  *   npm run verify-export -- <archive.tar> [--public-key key.pem] [--json]
  */
 import { readFile } from 'node:fs/promises';
-import { verifyArchive } from '../src/recording/batch-archive.js';
+import { verifyArchive } from '../src/batches/archive.js';
 
 async function main(argv: string[]): Promise<number> {
   let archive: string | undefined;

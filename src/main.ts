@@ -24,7 +24,12 @@ async function main() {
     stopping = true;
     log.info({ signal }, 'shutting down');
     const timer = setTimeout(() => process.exit(1), 15_000).unref();
-    await running.close();
+    try {
+      await running.close();
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
     clearTimeout(timer);
     process.exit(0);
   };

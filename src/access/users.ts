@@ -1,15 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../platform/clock.js';
-import type { Db } from '../platform/db.js';
-import { ConflictError, invalidField, TooManyRequestsError, UnauthorizedError } from '../platform/errors.js';
+import type { Db, Queryable } from '../platform/db.js';
+import { ConflictError, invalidField, UnauthorizedError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
+import { cursorCondition, toPage, type ListQuery, type Page } from '../platform/pagination.js';
 import type { Logger } from '../platform/logger.js';
+import type { RedisKeys } from '../platform/redis-keys.js';
 import type { Actor, Role } from './actor.js';
+import { LoginLimits } from './login-limits.js';
 import { hashPassword, verifyPassword } from './password.js';
-import { requireRole } from './scope.js';
+import { requireRole } from './policy.js';
 import type { UserCreate, UserView } from './schemas.js';
 
 interface UserRow {
@@ -18,8 +20,10 @@ interface UserRow {
   password_hash: string;
   role: Role;
   unit_id: string | null;
-  supervisor_kind: 'internal' | 'external' | null;
+  supervisor_kind: SupervisorKind | null;
 }
+
+export type SupervisorKind = 'internal' | 'external';
 
 const view = (u: UserRow): UserView => ({
   id: u.id,
@@ -36,14 +40,17 @@ export interface UsersOptions {
   maxFailures: number;
   blockSeconds: number;
   /** Keeps rate-limit counters of separate deployments (and test databases) on one Redis apart. */
-  limiterPrefix: string;
+  keys: RedisKeys;
+}
+
+/** Answered by sites (the owner of units). */
+export interface UnitLookup {
+  unitExists(unitId: string, q: Queryable): Promise<boolean>;
 }
 
 /** Users, password login, bearer tokens and the bootstrap admin. */
 export class UserService {
-  private readonly perAccountAndAddress: RateLimiterRedis;
-  private readonly perAccount: RateLimiterRedis;
-  private readonly perAddress: RateLimiterRedis;
+  private readonly limits: LoginLimits;
 
   constructor(
     private readonly db: Db,
@@ -51,24 +58,12 @@ export class UserService {
     private readonly clock: Clock,
     redis: Redis,
     private readonly opts: UsersOptions,
+    private readonly units: UnitLookup,
   ) {
-    const common = { storeClient: redis, duration: opts.blockSeconds, blockDuration: opts.blockSeconds };
-    this.perAccountAndAddress = new RateLimiterRedis({
-      ...common,
-      keyPrefix: `${opts.limiterPrefix}:login:acct-addr`,
-      points: opts.maxFailures,
-    });
-    // Guessing one account's password from many addresses is stopped too, with a looser limit.
-    this.perAccount = new RateLimiterRedis({
-      ...common,
-      keyPrefix: `${opts.limiterPrefix}:login:acct`,
-      points: opts.maxFailures * 4,
-    });
-    // An address guessing across many accounts is stopped too, with a looser limit.
-    this.perAddress = new RateLimiterRedis({
-      ...common,
-      keyPrefix: `${opts.limiterPrefix}:login:addr`,
-      points: opts.maxFailures * 10,
+    this.limits = new LoginLimits(redis, {
+      maxFailures: opts.maxFailures,
+      blockSeconds: opts.blockSeconds,
+      keys: opts.keys,
     });
   }
 
@@ -95,10 +90,8 @@ export class UserService {
     const id = newId();
     const hash = await hashPassword(input.password);
     return this.db.transaction(async (tx) => {
-      if (input.unitId) {
-        const [unit] = await tx.query('SELECT id FROM units WHERE id = $1', [input.unitId]);
-        if (!unit) throw invalidField('unitId', 'no such unit');
-      }
+      if (input.unitId && !(await this.units.unitExists(input.unitId, tx)))
+        throw invalidField('unitId', 'no such unit');
       const [taken] = await tx.query('SELECT id FROM users WHERE username = $1', [input.username]);
       if (taken)
         throw new ConflictError(`username '${input.username}' is taken`, [
@@ -136,15 +129,7 @@ export class UserService {
     address: string,
   ): Promise<{ token: string; expiresAt: Date; user: UserView }> {
     const account = username.toLowerCase();
-    const limits: [RateLimiterRedis, string][] = [
-      [this.perAccountAndAddress, `${account}|${address}`],
-      [this.perAccount, account],
-      [this.perAddress, address],
-    ];
-    for (const [limiter, key] of limits) {
-      const res = await limiter.get(key);
-      if (res && res.remainingPoints <= 0) throw this.tooMany(res);
-    }
+    await this.limits.check(account, address);
     const [user] = await this.db.query<UserRow>('SELECT * FROM users WHERE username = $1', [username]);
     // Hash even for unknown users so response time does not reveal which usernames exist.
     const ok = user
@@ -157,15 +142,10 @@ export class UserService {
         subjectId: user?.id ?? null,
         details: { username, address },
       });
-      try {
-        for (const [limiter, key] of limits) await limiter.consume(key);
-      } catch (res) {
-        if (res instanceof RateLimiterRes) throw this.tooMany(res);
-        throw res;
-      }
+      await this.limits.failed(account, address);
       throw new UnauthorizedError('wrong username or password');
     }
-    await this.perAccountAndAddress.delete(`${account}|${address}`);
+    await this.limits.succeeded(account, address);
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(this.clock.now().getTime() + this.opts.tokenTtlHours * 3600_000);
     await this.db.query('INSERT INTO auth_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)', [
@@ -174,7 +154,7 @@ export class UserService {
       expiresAt,
     ]);
     await this.audit.record(
-      { userId: user.id, username: user.username, role: user.role, unitId: user.unit_id },
+      { userId: user.id, username: user.username },
       {
         action: 'auth.login',
         subjectType: 'user',
@@ -185,9 +165,44 @@ export class UserService {
     return { token, expiresAt, user: view(user) };
   }
 
-  private tooMany(res: RateLimiterRes): TooManyRequestsError {
-    const seconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-    return new TooManyRequestsError(`too many failed logins; try again in ${seconds} s`, seconds);
+  /** Every user, oldest first, a page at a time (administrators). */
+  async list(q: ListQuery): Promise<Page<UserView>> {
+    const after = cursorCondition(q, 1);
+    const rows = await this.db.query<UserRow & { created_at: Date }>(
+      `SELECT id, username, role, unit_id, supervisor_kind, created_at FROM users
+       WHERE ${after.sql} ORDER BY created_at, id LIMIT ${q.limit + 1}`,
+      after.params,
+    );
+    return toPage(rows, q, view);
+  }
+
+  /** These users' names and supervisor kinds, by username. */
+  async namesOf(
+    ids: string[],
+  ): Promise<{ id: string; username: string; supervisorKind: SupervisorKind | null }[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<UserRow>('SELECT * FROM users WHERE id = ANY($1) ORDER BY username', [
+      ids,
+    ]);
+    return rows.map((u) => ({ id: u.id, username: u.username, supervisorKind: u.supervisor_kind }));
+  }
+
+  /** Supervisors who may be dispatched to a unit's batch (none of the unit's own), by id. */
+  async supervisorPool(
+    unitId: string,
+    q: Queryable = this.db,
+  ): Promise<{ id: string; username: string; supervisorKind: SupervisorKind | null }[]> {
+    const rows = await q.query<UserRow>(
+      `SELECT * FROM users WHERE role = 'supervisor' AND (unit_id IS NULL OR unit_id <> $1) ORDER BY id`,
+      [unitId],
+    );
+    return rows.map((u) => ({ id: u.id, username: u.username, supervisorKind: u.supervisor_kind }));
+  }
+
+  /** The user as an actor, or null when there is no such user (any more). */
+  async actorOf(userId: string): Promise<Actor | null> {
+    const [u] = await this.db.query<UserRow>('SELECT * FROM users WHERE id = $1', [userId]);
+    return u ? { userId: u.id, username: u.username, role: u.role, unitId: u.unit_id } : null;
   }
 
   /** The actor behind a bearer token, or 401. */

@@ -7,7 +7,7 @@ import { newId } from '../platform/ids.js';
 import { cursorCondition, toPage, type Page } from '../platform/pagination.js';
 import type { Signal } from './rules.js';
 import type { AlertSeverity, AlertsQuery, AlertState, AlertView } from './schemas.js';
-import { liveScope } from './visibility.js';
+import type { Tenancy } from '../access/policy.js';
 
 export interface AlertRow {
   id: string;
@@ -57,8 +57,12 @@ export function alertViewOf(r: AlertRow): AlertView {
   };
 }
 
-const VISIBLE = `SELECT a.*, a.opened_at AS created_at, COALESCE(u.confidential, false) AS unit_confidential
-  FROM alerts a LEFT JOIN units u ON u.id = a.unit_id`;
+const VISIBLE = `SELECT a.*, a.opened_at AS created_at FROM alerts a`;
+
+/** Answered by batches: sessions running at `at` of batches not rejected, earliest start first. */
+export interface RunningSessions {
+  running(at: Date, siteId?: string | null): Promise<{ batchId: string; siteId: string }[]>;
+}
 
 /** The alerts table: what the engine opens, folds and resolves, and what users list and acknowledge. */
 export class AlertStore {
@@ -66,14 +70,11 @@ export class AlertStore {
     private readonly db: Db,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    private readonly deps: { tenancy: Tenancy; sessions: RunningSessions },
   ) {}
 
   async list(actor: Actor, q: AlertsQuery): Promise<Page<AlertView>> {
-    const scope = liveScope(
-      actor,
-      { site: 'site_id', unit: 'unit_id', confidential: 'unit_confidential' },
-      1,
-    );
+    const scope = await this.deps.tenancy.liveScope(actor, { site: 'site_id', unit: 'unit_id' }, 1);
     const where = [scope.sql];
     const params = [...scope.params];
     const add = (sql: (n: number) => string, value: unknown) => {
@@ -94,13 +95,17 @@ export class AlertStore {
     return toPage(rows, q, alertViewOf);
   }
 
+  /** How many alerts are not resolved, service-wide. */
+  async countOpen(): Promise<number> {
+    const [open] = await this.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM alerts WHERE state <> 'resolved'",
+    );
+    return Number(open?.n ?? 0);
+  }
+
   /** The alert if the actor may see it; 404 otherwise (also for other units' alerts). */
   async getVisible(actor: Actor, id: string): Promise<AlertRow> {
-    const scope = liveScope(
-      actor,
-      { site: 'site_id', unit: 'unit_id', confidential: 'unit_confidential' },
-      2,
-    );
+    const scope = await this.deps.tenancy.liveScope(actor, { site: 'site_id', unit: 'unit_id' }, 2);
     const [row] = await this.db.query<AlertRow>(
       `SELECT * FROM (${VISIBLE}) v WHERE id = $1 AND ${scope.sql}`,
       [id, ...scope.params],
@@ -227,29 +232,25 @@ export class AlertStore {
       [key, since, alertId],
     );
   }
-}
 
-/** A batch with a session running now at the site (any site when siteId is null), or null. */
-export async function runningBatch(q: Queryable, siteId: string | null, at: Date): Promise<string | null> {
-  const [row] = await q.query<{ batch_id: string }>(
-    `SELECT bs.batch_id FROM batch_sessions bs JOIN batches b ON b.id = bs.batch_id
-     WHERE ($1::text IS NULL OR bs.site_id = $1) AND bs.starts_at <= $2 AND bs.ends_at > $2 AND b.status <> 'rejected'
-     ORDER BY bs.starts_at LIMIT 1`,
-    [siteId, at],
-  );
-  return row?.batch_id ?? null;
-}
+  /** A batch with a session running now at the site (any site when siteId is null), or null. */
+  async runningBatch(siteId: string | null, at: Date): Promise<string | null> {
+    const [first] = await this.deps.sessions.running(at, siteId);
+    return first?.batchId ?? null;
+  }
 
-/** Unresolved warnings at sites where a session has started since: raised to critical. */
-export async function raiseForRunningSessions(q: Queryable, at: Date): Promise<AlertRow[]> {
-  return q.query<AlertRow>(
-    `UPDATE alerts a SET severity = 'critical', batch_id = COALESCE(a.batch_id, r.batch_id)
-     FROM (SELECT DISTINCT ON (bs.site_id) bs.site_id, bs.batch_id FROM batch_sessions bs
-           JOIN batches b ON b.id = bs.batch_id
-           WHERE bs.starts_at <= $1 AND bs.ends_at > $1 AND b.status <> 'rejected'
-           ORDER BY bs.site_id, bs.starts_at) r
-     WHERE a.site_id = r.site_id AND a.state <> 'resolved' AND a.severity = 'warning'
-     RETURNING a.*`,
-    [at],
-  );
+  /** Unresolved warnings at sites where a session has started since: raised to critical. */
+  async raiseForRunningSessions(at: Date): Promise<AlertRow[]> {
+    const bySite = new Map<string, string>();
+    for (const s of await this.deps.sessions.running(at))
+      if (!bySite.has(s.siteId)) bySite.set(s.siteId, s.batchId);
+    if (bySite.size === 0) return [];
+    return this.db.query<AlertRow>(
+      `UPDATE alerts a SET severity = 'critical', batch_id = COALESCE(a.batch_id, r.batch_id)
+       FROM unnest($1::text[], $2::text[]) AS r(site_id, batch_id)
+       WHERE a.site_id = r.site_id AND a.state <> 'resolved' AND a.severity = 'warning'
+       RETURNING a.*`,
+      [[...bySite.keys()], [...bySite.values()]],
+    );
+  }
 }

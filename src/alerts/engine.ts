@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
-import type { Db } from '../platform/db.js';
-import type { EventBus, DomainEvents } from '../platform/event-bus.js';
+import type { CameraStatusEvent, IngestEvents } from '../ingest/events.js';
+import type { EventSubscriber } from '../platform/event-bus.js';
+import type { RecordingEvents } from '../recording/events.js';
 import type { Logger } from '../platform/logger.js';
 import type { Redis } from '../platform/redis.js';
 import { HEALTHY_STATUSES, type SiteService } from '../sites/sites.js';
-import { raiseForRunningSessions, runningBatch, type AlertRow, type AlertStore } from './alerts.js';
+import type { AlertRow, AlertStore } from './alerts.js';
 import type { LiveEventLog } from './live-events.js';
 import {
   signalFromFault,
@@ -13,6 +14,7 @@ import {
   signalFromServiceFault,
   signalsFromStatus,
   zoneSignal,
+  type SessionNotReadyEvent,
   type Signal,
 } from './rules.js';
 import type { AlertService, LivePublisher } from './service.js';
@@ -44,6 +46,11 @@ interface Condition {
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
+/** The events the engine turns into conditions: each emitter's own declaration. */
+export interface AlertInputs extends IngestEvents, RecordingEvents {
+  'session.not_ready': SessionNotReadyEvent;
+}
+
 /**
  * Turns health signals from the event bus into alerts. A condition shorter than the grace stays a
  * blip on the timeline; one that keeps coming back within the flap window opens at once and folds
@@ -59,12 +66,12 @@ export class AlertEngine {
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void)[] = [];
   private lastHousekeeping = 0;
+  private tickQueued = false;
 
   constructor(
     private readonly deps: {
-      db: Db;
       redis: Redis;
-      bus: EventBus;
+      bus: EventSubscriber<AlertInputs>;
       store: AlertStore;
       alerts: AlertService;
       live: LivePublisher;
@@ -85,12 +92,40 @@ export class AlertEngine {
       bus.on('session.not_ready', (e) => this.enqueue(() => this.onSignals([signalFromNotReady(e)]))),
     ];
     await this.enqueue(() => this.claim());
-    const lease = setInterval(
-      () => void this.enqueue(() => this.claim()),
-      Math.max(250, this.opts.leaseMs / 3),
-    );
-    const tick = setInterval(() => void this.enqueue(() => this.tick()), this.opts.tickMs ?? 200);
+    const lease = setInterval(() => void this.keepLease(), Math.max(250, this.opts.leaseMs / 3));
+    const tick = setInterval(() => {
+      // One tick waits in the queue at most: a burst of events must not pile ticks up behind it.
+      if (this.tickQueued) return;
+      this.tickQueued = true;
+      void this.enqueue(() => {
+        this.tickQueued = false;
+        return this.tick();
+      });
+    }, this.opts.tickMs ?? 200);
     this.timers.push(lease, tick);
+  }
+
+  /**
+   * The owner renews its lease at once, not behind queued events: a burst of events from many
+   * cameras starting together took longer than the lease and lost it. Taking the lease (and
+   * loading what it owns) stays in the queue.
+   */
+  private async keepLease(): Promise<void> {
+    if (!this.owner) {
+      await this.enqueue(() => this.claim());
+      return;
+    }
+    const held = await this.renewLease().catch((err: unknown) => {
+      // Redis unreachable: keep evaluating; the lease stands until it expires.
+      this.deps.log.warn({ err }, 'alert engine lease not renewed');
+      return true;
+    });
+    if (!held) await this.enqueue(() => this.claim());
+  }
+
+  private async renewLease(): Promise<boolean> {
+    const ms = String(this.opts.leaseMs);
+    return (await this.deps.redis.eval(RENEW, 1, this.opts.leaseKey, this.token, ms)) === 1;
   }
 
   /** True while this engine holds the lease. */
@@ -109,11 +144,9 @@ export class AlertEngine {
   }
 
   private async claim(): Promise<void> {
-    const { redis } = this.deps;
-    const ms = String(this.opts.leaseMs);
     const held = this.owner
-      ? (await redis.eval(RENEW, 1, this.opts.leaseKey, this.token, ms)) === 1
-      : (await redis.set(this.opts.leaseKey, this.token, 'PX', this.opts.leaseMs, 'NX')) === 'OK';
+      ? await this.renewLease()
+      : (await this.deps.redis.set(this.opts.leaseKey, this.token, 'PX', this.opts.leaseMs, 'NX')) === 'OK';
     if (held && !this.owner) {
       this.owner = true;
       await this.load();
@@ -140,7 +173,7 @@ export class AlertEngine {
     }
   }
 
-  private async onStatus(e: DomainEvents['camera.status']): Promise<void> {
+  private async onStatus(e: CameraStatusEvent): Promise<void> {
     if (!this.owner) return;
     const scope = await this.deps.events.siteScope(e.siteId);
     await this.deps.live.publish('camera.status', scope, {
@@ -223,10 +256,10 @@ export class AlertEngine {
   }
 
   private async open(c: Condition, at: Date): Promise<void> {
-    const { store, db } = this.deps;
+    const { store } = this.deps;
     const s = c.signal;
     // Critical while a session runs where the alert points (anywhere, for service-wide faults).
-    const running = await runningBatch(db, s.siteId, at);
+    const running = await store.runningBatch(s.siteId, at);
     const batchId = s.batchId ?? (s.siteId ? running : null);
     const windowStart = new Date(at.getTime() - this.opts.flapWindowMs);
     const occurrences = Math.max(1, await store.occurrencesSince(s.key, windowStart));
@@ -259,7 +292,7 @@ export class AlertEngine {
     }
     if (t - this.lastHousekeeping >= 2000) {
       this.lastHousekeeping = t;
-      for (const row of await raiseForRunningSessions(this.deps.db, now))
+      for (const row of await this.deps.store.raiseForRunningSessions(now))
         await this.deps.alerts.notify('alert.updated', row);
       await this.deps.events.prune(new Date(t - this.opts.eventsRetentionHours * 3600_000));
     }

@@ -1,9 +1,17 @@
 import type { Actor } from '../access/actor.js';
-import { batchScope } from '../access/scope.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db.js';
 import type { LiveEvent, LiveEventName, LiveEventPayloads } from './schemas.js';
-import { liveScope, mayViewUnit } from './visibility.js';
+import { mayViewUnit, type Tenancy } from '../access/policy.js';
+import type { SiteRepository } from '../sites/site-repository.js';
+import type { RunningSessions } from './alerts.js';
+
+/** What the live event log asks other modules: sites (units) and batches (sessions). */
+export interface LiveEventDeps {
+  tenancy: Tenancy;
+  sites: Pick<SiteRepository, 'siteOfUnit'>;
+  batches: RunningSessions & { batchUnit(batchId: string): Promise<string | null> };
+}
 
 /** Who an event concerns; decides which subscribers receive it. */
 export interface LiveScope {
@@ -61,6 +69,7 @@ export class LiveEventLog {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    private readonly deps: LiveEventDeps,
   ) {}
 
   async append<K extends LiveEventName>(
@@ -113,38 +122,30 @@ export class LiveEventLog {
   /** May the actor subscribe to this target? Same answer as the REST API's tenancy, plus confidentiality. */
   async mayWatch(actor: Actor, target: LiveTarget): Promise<boolean> {
     if ('service' in target) return actor.role === 'admin';
+    const { tenancy } = this.deps;
     if ('siteId' in target) {
-      const scope = liveScope(actor, { site: 's.id', unit: 's.unit_id', confidential: 'u.confidential' }, 2);
-      const rows = await this.db.query(
-        `SELECT 1 FROM sites s JOIN units u ON u.id = s.unit_id WHERE s.id = $1 AND ${scope.sql}`,
-        [target.siteId, ...scope.params],
-      );
-      return rows.length > 0;
+      const site = await this.deps.sites.siteOfUnit(target.siteId);
+      if (!site || !(await tenancy.seesSite(actor, { siteId: site.id, unitId: site.unitId }))) return false;
+      return mayViewUnit(actor, { id: site.unitId, confidential: site.confidential });
     }
-    const scope = batchScope(actor, 'b.id', 'b.unit_id', 2);
-    const [row] = await this.db.query<{ unit_id: string; confidential: boolean }>(
-      `SELECT b.unit_id, u.confidential FROM batches b JOIN units u ON u.id = b.unit_id WHERE b.id = $1 AND ${scope.sql}`,
-      [target.batchId, ...scope.params],
-    );
-    return !!row && mayViewUnit(actor, { id: row.unit_id, confidential: row.confidential });
+    const unitId = await this.deps.batches.batchUnit(target.batchId);
+    if (!unitId || !(await tenancy.seesBatch(actor, { batchId: target.batchId, unitId }))) return false;
+    return mayViewUnit(actor, { id: unitId, confidential: await tenancy.isConfidential(unitId) });
   }
 
   /** Scope of events about a site: its unit, confidentiality, and batches with a session running there now. */
   async siteScope(siteId: string, extraBatchId: string | null = null): Promise<LiveScope> {
-    const [row] = await this.db.query<{ unit_id: string; confidential: boolean; batch_ids: string[] | null }>(
-      `SELECT s.unit_id, u.confidential,
-         (SELECT array_agg(DISTINCT bs.batch_id) FROM batch_sessions bs JOIN batches b ON b.id = bs.batch_id
-          WHERE bs.site_id = s.id AND bs.starts_at <= $2 AND bs.ends_at > $2 AND b.status <> 'rejected') AS batch_ids
-       FROM sites s JOIN units u ON u.id = s.unit_id WHERE s.id = $1`,
-      [siteId, this.clock.now()],
-    );
-    const batchIds = new Set(row?.batch_ids ?? []);
+    const [site, running] = await Promise.all([
+      this.deps.sites.siteOfUnit(siteId),
+      this.deps.batches.running(this.clock.now(), siteId),
+    ]);
+    const batchIds = new Set(site ? [...new Set(running.map((s) => s.batchId))].sort() : []);
     if (extraBatchId) batchIds.add(extraBatchId);
     return {
-      unitId: row?.unit_id ?? null,
+      unitId: site?.unitId ?? null,
       siteId,
       batchIds: [...batchIds],
-      confidential: row?.confidential ?? false,
+      confidential: site?.confidential ?? false,
     };
   }
 }

@@ -1,4 +1,5 @@
-import type { DomainEvents } from '../platform/event-bus.js';
+import type { CameraFaultEvent, CameraRef, CameraStatusEvent } from '../ingest/events.js';
+import type { ServiceFaultEvent, ServiceFaultKind } from '../recording/events.js';
 import type { AlertRule, SubjectType } from './schemas.js';
 
 /**
@@ -23,14 +24,12 @@ export interface Signal {
 
 const PICTURE_FAULTS = new Set(['black', 'frozen', 'blurred', 'covered', 'moved']);
 const FLOOR_FAULTS = new Set(['low_fps', 'low_bitrate', 'low_resolution']);
-const SERVICE_FAULTS: Record<string, AlertRule> = {
+const SERVICE_FAULTS: Partial<Record<ServiceFaultKind, AlertRule>> = {
   storage_down: 'storage_down',
   storage_full: 'storage_full',
   upload_failing: 'upload_failing',
   spool_pressure: 'spool_pressure',
 };
-
-type CameraRef = { cameraId: string; siteId: string; unitId: string };
 
 function cameraSignal(
   e: CameraRef,
@@ -58,7 +57,7 @@ function cameraSignal(
 }
 
 /** The conditions a camera status change sets or clears. */
-export function signalsFromStatus(e: DomainEvents['camera.status']): Signal[] {
+export function signalsFromStatus(e: CameraStatusEvent): Signal[] {
   const detail = e.reason ?? e.status;
   switch (e.status) {
     case 'offline':
@@ -83,7 +82,7 @@ export function signalsFromStatus(e: DomainEvents['camera.status']): Signal[] {
 }
 
 /** The condition a camera fault starts or ends; null for faults no rule watches. */
-export function signalFromFault(e: DomainEvents['camera.fault']): Signal | null {
+export function signalFromFault(e: CameraFaultEvent): Signal | null {
   const detail = e.detail ?? e.kind;
   if (e.kind === 'offline') return cameraSignal(e, 'camera_offline', 'fault', e.active, e.at, detail);
   if (e.kind === 'stalled') return cameraSignal(e, 'camera_stalled', 'fault', e.active, e.at, detail);
@@ -95,7 +94,7 @@ export function signalFromFault(e: DomainEvents['camera.fault']): Signal | null 
   return null;
 }
 
-export function signalFromServiceFault(e: DomainEvents['service.fault']): Signal | null {
+export function signalFromServiceFault(e: ServiceFaultEvent): Signal | null {
   const rule = SERVICE_FAULTS[e.kind];
   if (!rule) return null;
   return {
@@ -115,7 +114,22 @@ export function signalFromServiceFault(e: DomainEvents['service.fault']): Signal
   };
 }
 
-export function signalFromNotReady(e: DomainEvents['session.not_ready']): Signal {
+/**
+ * A batch session's readiness check failed (active) or passed again (inactive), with the problems
+ * found. Emitted by batches (its readiness check); declared here, where it becomes an alert, because
+ * alerts sit below batches.
+ */
+export interface SessionNotReadyEvent {
+  batchId: string;
+  sessionId: string;
+  siteId: string;
+  unitId: string;
+  active: boolean;
+  at: string;
+  problems: string[];
+}
+
+export function signalFromNotReady(e: SessionNotReadyEvent): Signal {
   return {
     key: `session_not_ready:${e.sessionId}`,
     rule: 'session_not_ready',

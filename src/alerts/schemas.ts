@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { listQuery } from '../platform/pagination.js';
+import type { CameraStatusEvent } from '../ingest/events.js';
 import { id } from '../platform/validation.js';
 
 export const ALERT_RULES = [
@@ -65,14 +66,7 @@ export interface LiveEventPayloads {
   'alert.opened': { alert: AlertView };
   'alert.updated': { alert: AlertView };
   'alert.resolved': { alert: AlertView };
-  'camera.status': {
-    cameraId: string;
-    siteId: string;
-    unitId: string;
-    status: string;
-    reason: string | null;
-    at: string;
-  };
+  'camera.status': CameraStatusEvent;
 }
 export type LiveEventName = keyof LiveEventPayloads;
 export const LIVE_EVENT_NAMES: LiveEventName[] = [

@@ -1,6 +1,7 @@
 import type { Actor } from '../access/actor.js';
 import type { Db } from '../platform/db.js';
-import type { JobQueues } from '../platform/jobs.js';
+import type { Jobs } from '../platform/jobs.js';
+import type { AlertJobs } from './jobs.js';
 import type { Page } from '../platform/pagination.js';
 import { alertViewOf, type AlertRow, type AlertStore } from './alerts.js';
 import type { LiveEventLog, LiveScope, ScopedLiveEvent } from './live-events.js';
@@ -27,7 +28,7 @@ export class AlertService {
     readonly store: AlertStore,
     private readonly events: LiveEventLog,
     private readonly publisher: LivePublisher,
-    private readonly jobs: JobQueues,
+    private readonly jobs: Jobs<AlertJobs>,
     private readonly db: Db,
     private readonly webhook: WebhookOptions,
   ) {}
@@ -78,7 +79,7 @@ export class AlertService {
     return 'sent';
   }
 
-  startWorkers(): void {
+  work(): void {
     this.jobs.work('alerts.webhook', async (p) => this.deliverWebhook(p.seq));
   }
 }

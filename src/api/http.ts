@@ -65,6 +65,22 @@ function bodyParserError(err: { type?: string; status?: number; limit?: number }
   }
 }
 
+/**
+ * Other 4xx errors of express and its body parser (a gzip body that is not gzip, a path that is not
+ * valid percent-encoding): the API's shape, without their internal wording.
+ */
+function clientError(err: { status?: unknown; statusCode?: unknown }): DomainError | null {
+  const status = err?.status ?? err?.statusCode;
+  if (typeof status !== 'number' || status < 400 || status > 499) return null;
+  if (err instanceof URIError)
+    return new DomainError(400, 'malformed_path', 'the request path is not valid percent-encoding', [
+      { path: '(path)', message: 'is not valid percent-encoding' },
+    ]);
+  return new DomainError(status, 'bad_request', 'the request could not be read', [
+    { path: '(body)', message: 'could not be read' },
+  ]);
+}
+
 /** Two requests racing past a service's own duplicate check meet the database's unique index. */
 function uniqueViolation(err: { code?: string }): DomainError | null {
   return err?.code === '23505' ? new ConflictError('an object with these values already exists') : null;
@@ -76,6 +92,8 @@ export interface HttpDeps {
   metrics: Metrics;
   log: Logger;
   bodyLimit: number;
+  /** Proxies whose X-Forwarded-For is believed (TRUSTED_PROXIES); anyone else's is ignored. */
+  trustedProxies: string[];
   /** Extra handlers mounted before the API (static web UI, media proxies). */
   mount?: (app: express.Express) => void;
 }
@@ -88,7 +106,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  app.set('trust proxy', 'loopback');
+  // Client addresses key the login limits: a forwarded one is believed only from a configured proxy.
+  app.set('trust proxy', deps.trustedProxies.length > 0 ? deps.trustedProxies : false);
   app.set('query parser', 'simple');
 
   app.use((req, res, next) => {
@@ -177,7 +196,9 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     const domain =
       err instanceof DomainError
         ? err
-        : (bodyParserError(err as { type?: string }) ?? uniqueViolation(err as { code?: string }));
+        : (bodyParserError(err as { type?: string }) ??
+          uniqueViolation(err as { code?: string }) ??
+          clientError(err as { status?: unknown }));
     if (domain) {
       if (domain instanceof TooManyRequestsError)
         res.setHeader('Retry-After', String(domain.retryAfterSeconds));

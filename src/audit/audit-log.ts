@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Actor } from '../access/actor.js';
 import type { Db, Queryable } from '../platform/db.js';
 import type { Clock } from '../platform/clock.js';
 
@@ -71,6 +70,12 @@ function rowHash(prevHash: string, r: Omit<AuditRow, 'prev_hash' | 'hash'>): str
   return createHash('sha256').update(prevHash).update(body).digest('hex');
 }
 
+/** Who did it, as the log keeps it; an access Actor fits, so the log needs nothing from access. */
+export interface AuditActor {
+  userId: string;
+  username: string;
+}
+
 /**
  * Append-only, hash-chained record of who did what to which object. Each row's hash covers the
  * previous row's hash, so an edited, removed or inserted row breaks the chain where it happened.
@@ -82,7 +87,7 @@ export class AuditLog {
   ) {}
 
   /** Appends inside the caller's transaction when given one, so the audit row commits with the change. */
-  async record(actor: Actor | null, entry: AuditEntry, tx?: Queryable): Promise<void> {
+  async record(actor: AuditActor | null, entry: AuditEntry, tx?: Queryable): Promise<void> {
     const write = async (q: Queryable) => {
       await q.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
       const [last] = await q.query<{ seq: number; hash: string }>(
@@ -125,12 +130,15 @@ export class AuditLog {
     actor?: string;
     afterSeq?: number;
     limit: number;
+    /** Newest first; `afterSeq` then continues below that seq. */
+    newestFirst?: boolean;
   }): Promise<AuditRecord[]> {
+    const desc = filter.newestFirst === true;
     const rows = await this.db.query<AuditRow>(
       `SELECT * FROM audit_log
        WHERE ($1::text IS NULL OR subject_id = $1) AND ($2::text IS NULL OR actor_id = $2 OR actor_name = $2)
-         AND seq > $3
-       ORDER BY seq LIMIT $4`,
+         AND ${desc ? '($3::bigint = 0 OR seq < $3)' : 'seq > $3'}
+       ORDER BY seq ${desc ? 'DESC' : ''} LIMIT $4`,
       [filter.subject ?? null, filter.actor ?? null, filter.afterSeq ?? 0, filter.limit],
     );
     return rows.map((r) => ({

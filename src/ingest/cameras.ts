@@ -1,5 +1,5 @@
 import type { Actor } from '../access/actor.js';
-import { canWriteUnit, siteScope } from '../access/scope.js';
+import { canWriteUnit, type Tenancy } from '../access/policy.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db, Queryable } from '../platform/db.js';
@@ -9,6 +9,7 @@ import type { SecretBox } from '../platform/secret-box.js';
 import type { SiteService } from '../sites/sites.js';
 import { splitCredentials, withCredentials } from './rtsp-url.js';
 import type { CameraStatus, CameraView, StreamInfo } from './schemas.js';
+import type { CameraHealth } from './stream-supervisor.js';
 
 export interface CameraRow {
   id: string;
@@ -22,7 +23,8 @@ export interface CameraRow {
   streams: StreamInfo[];
   status: CameraStatus;
   status_reason: string | null;
-  health: Record<string, unknown>;
+  /** What the stream supervisor last stored; partial before the camera was first supervised. */
+  health: Partial<CameraHealth>;
   created_at: Date;
   zone_ids?: string[] | null;
   snapshot_uri?: string | null;
@@ -46,27 +48,26 @@ export interface NewCamera {
   snapshotUri?: string | null;
   device?: Record<string, unknown> | null;
   /** Health known at onboarding (e.g. the clock skew read then). */
-  health?: Record<string, unknown>;
+  health?: Partial<CameraHealth>;
 }
 
-const CAMERA_SELECT = `SELECT c.*, (SELECT array_agg(cz.zone_id ORDER BY cz.zone_id) FROM camera_zones cz
-  WHERE cz.camera_id = c.id AND cz.assigned_to IS NULL) AS zone_ids FROM cameras c`;
+/** What the registry needs of sites: the site (with tenancy), its zones, and camera coverage. */
+export type SiteLookup = Pick<SiteService, 'getRow' | 'zoneIdsOf' | 'assignments'>;
 
 /** The camera registry: what each camera is, where it is, and its sealed credentials. */
 export class CameraRegistry {
   constructor(
     private readonly db: Db,
     private readonly audit: AuditLog,
-    private readonly sites: SiteService,
+    private readonly sites: SiteLookup,
     private readonly secrets: SecretBox,
     private readonly clock: Clock,
+    private readonly tenancy: Tenancy,
   ) {}
 
   /** Stores a camera; credentials in the URL (or given separately) are sealed, never kept in clear. */
   async create(actor: Actor, input: NewCamera, credentials?: CameraCredentials): Promise<CameraView> {
-    const site = await this.sites.getRow(actor, input.siteId).catch(() => {
-      throw invalidField('siteId', 'no such site');
-    });
+    const site = await this.siteFor(actor, input.siteId);
     if (!canWriteUnit(actor, site.unit_id)) throw new ForbiddenError();
     const split = splitCredentials(input.rtspUrl);
     const creds = credentials ?? { username: split.username, password: split.password };
@@ -108,15 +109,23 @@ export class CameraRegistry {
 
   /** Fails fast (before any network step of onboarding) when the actor may not add cameras to the site. */
   async checkSiteWritable(actor: Actor, siteId: string): Promise<void> {
-    const site = await this.sites.getRow(actor, siteId).catch(() => {
-      throw invalidField('siteId', 'no such site');
-    });
+    const site = await this.siteFor(actor, siteId);
     if (!canWriteUnit(actor, site.unit_id)) throw new ForbiddenError();
+  }
+
+  /** The site a camera is to be added to: a site the actor cannot see is a bad field, any other failure stays what it is. */
+  private async siteFor(actor: Actor, siteId: string) {
+    try {
+      return await this.sites.getRow(actor, siteId);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw invalidField('siteId', 'no such site');
+      throw err;
+    }
   }
 
   /** The camera row if the actor may see it; 404 otherwise. */
   async getRow(actor: Actor, id: string): Promise<CameraRow> {
-    const scope = siteScope(actor, 'c.site_id', 'c.unit_id', 2);
+    const scope = await this.tenancy.siteScope(actor, 'c.site_id', 'c.unit_id', 2);
     const [row] = await this.rows(this.db, `c.id = $1 AND c.deleted_at IS NULL AND ${scope.sql}`, [
       id,
       ...scope.params,
@@ -138,6 +147,14 @@ export class CameraRegistry {
     return this.rows(this.db, 'c.deleted_at IS NULL', []);
   }
 
+  /** How many cameras (not removed) are in each status. */
+  async statusCounts(): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM cameras WHERE deleted_at IS NULL GROUP BY status',
+    );
+    return new Map(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
   /** The full pull URL with credentials, for ffmpeg only; never returned by the API. */
   pullUrl(row: CameraRow, stored = row.rtsp_url): string {
     const creds = this.credentials(row);
@@ -156,25 +173,11 @@ export class CameraRegistry {
     if (!canWriteUnit(actor, cam.unit_id)) throw new ForbiddenError();
     const unique = [...new Set(zoneIds)];
     return this.db.transaction(async (tx) => {
-      const found = await tx.query<{ id: string }>(
-        'SELECT id FROM zones WHERE site_id = $1 AND id = ANY($2)',
-        [cam.site_id, unique],
-      );
-      const known = new Set(found.map((z) => z.id));
+      const known = await this.sites.zoneIdsOf(cam.site_id, unique, tx);
       const bad = zoneIds.findIndex((z) => !known.has(z));
       if (bad >= 0) throw invalidField(`zoneIds.${bad}`, "is not a zone of this camera's site");
       const now = this.clock.now();
-      await tx.query(
-        'UPDATE camera_zones SET assigned_to = $2 WHERE camera_id = $1 AND assigned_to IS NULL AND NOT (zone_id = ANY($3))',
-        [id, now, unique],
-      );
-      for (const zoneId of unique) {
-        await tx.query(
-          `INSERT INTO camera_zones (camera_id, zone_id, assigned_from)
-           SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM camera_zones WHERE camera_id = $1 AND zone_id = $2 AND assigned_to IS NULL)`,
-          [id, zoneId, now],
-        );
-      }
+      await this.sites.assignments.assign(tx, id, unique, now);
       await this.audit.record(
         actor,
         { action: 'camera.zones', subjectType: 'camera', subjectId: id, details: { zoneIds: unique } },
@@ -191,10 +194,7 @@ export class CameraRegistry {
     await this.db.transaction(async (tx) => {
       const now = this.clock.now();
       await tx.query('UPDATE cameras SET deleted_at = $2 WHERE id = $1', [id, now]);
-      await tx.query(
-        'UPDATE camera_zones SET assigned_to = $2 WHERE camera_id = $1 AND assigned_to IS NULL',
-        [id, now],
-      );
+      await this.sites.assignments.release(tx, id, now);
       await this.audit.record(
         actor,
         { action: 'camera.delete', subjectType: 'camera', subjectId: id, details: { name: cam.name } },
@@ -203,8 +203,16 @@ export class CameraRegistry {
     });
   }
 
-  private rows(q: Queryable, where: string, params: unknown[]): Promise<CameraRow[]> {
-    return q.query<CameraRow>(`${CAMERA_SELECT} WHERE ${where} ORDER BY c.created_at, c.id`, params);
+  private async rows(q: Queryable, where: string, params: unknown[]): Promise<CameraRow[]> {
+    const rows = await q.query<CameraRow>(
+      `SELECT c.* FROM cameras c WHERE ${where} ORDER BY c.created_at, c.id`,
+      params,
+    );
+    const zones = await this.sites.assignments.currentZones(
+      rows.map((r) => r.id),
+      q,
+    );
+    return rows.map((r) => ({ ...r, zone_ids: zones.get(r.id) ?? null }));
   }
 }
 

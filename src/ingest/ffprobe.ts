@@ -1,7 +1,8 @@
 import { DeviceError } from '../platform/errors.js';
-import { probeArgs } from './ffmpeg-args.js';
+import { Ffprobe } from '../platform/ffprobe.js';
+import type { ProcessSupervisor } from '../platform/processes.js';
+import { cameraInputArgs, cameraInputList } from './ffmpeg-args.js';
 import { classifyFailure, stripUrlCredentials } from './ffmpeg-output.js';
-import type { ProcessSupervisor } from './process-supervisor.js';
 
 export interface ProbedStream {
   codec: string;
@@ -13,63 +14,44 @@ export interface ProbedStream {
 /** Codecs the supervisor can record and check (`-c copy` into segments, decoded for checks). */
 export const SUPPORTED_CODECS = new Set(['h264', 'hevc']);
 
-/** ffprobe behind one wrapper: what a stream carries, or a DeviceError saying why it cannot be read. */
-export class Ffprobe {
-  constructor(
-    private readonly processes: ProcessSupervisor,
-    private readonly path: string,
-    private readonly timeoutMs: number,
-  ) {}
+/** What a camera stream carries, or a DeviceError saying why it cannot be read. */
+export class CameraProbe {
+  private readonly ffprobe: Ffprobe;
 
+  constructor(
+    processes: ProcessSupervisor,
+    path: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.ffprobe = new Ffprobe(processes, path);
+  }
+
+  /** `url` has been checked by camera-address (rebuilt, network policy) before it gets here. */
   async probe(url: string): Promise<ProbedStream> {
     const safe = stripUrlCredentials(url);
     // ffmpeg's own socket timeout first, then a hard deadline a little later.
-    const started = Date.now();
-    const r = await this.processes.run('ffprobe', this.path, probeArgs(url, this.timeoutMs), {
+    const r = await this.ffprobe.firstVideo(cameraInputArgs(), {
       timeoutMs: this.timeoutMs + 2000,
+      stdin: cameraInputList(url, this.timeoutMs),
     });
-    if (r.timedOut) throw new DeviceError('stream_timeout', `${safe}: no answer within ${this.timeoutMs} ms`);
-    if (r.code !== 0) {
+    if (!r.ok) {
+      if (r.timedOut)
+        throw new DeviceError('stream_timeout', `${safe}: no answer within ${this.timeoutMs} ms`);
+      if (r.unreadable)
+        throw new DeviceError('stream_unreadable', `${safe}: ffprobe gave no readable answer`);
       // A server that accepts and never answers ends in a vague read error once ffmpeg's timeout passes.
-      const slow = Date.now() - started >= this.timeoutMs * 0.9;
-      throw streamError(safe, r.stderr, this.timeoutMs, slow);
+      throw streamError(safe, r.stderr, this.timeoutMs, r.elapsedMs >= this.timeoutMs * 0.9);
     }
-    let parsed: {
-      streams?: {
-        codec_name?: string;
-        width?: number;
-        height?: number;
-        avg_frame_rate?: string;
-        r_frame_rate?: string;
-      }[];
-    };
-    try {
-      parsed = JSON.parse(r.stdout.toString()) as typeof parsed;
-    } catch {
-      throw new DeviceError('stream_unreadable', `${safe}: ffprobe gave no readable answer`);
-    }
-    const s = parsed.streams?.[0];
+    const s = r.video;
     if (!s) throw new DeviceError('no_video', `${safe}: the stream carries no video`);
-    const codec = s.codec_name ?? 'unknown';
+    const codec = s.codec ?? 'unknown';
     if (!SUPPORTED_CODECS.has(codec))
       throw new DeviceError(
         'unsupported_codec',
         `${safe}: codec ${codec} is not supported (H.264 or H.265 needed)`,
       );
-    return {
-      codec,
-      width: s.width ?? 0,
-      height: s.height ?? 0,
-      fps: rate(s.avg_frame_rate) ?? rate(s.r_frame_rate),
-    };
+    return { codec, width: s.width ?? 0, height: s.height ?? 0, fps: s.fps };
   }
-}
-
-function rate(r: string | undefined): number | null {
-  if (!r) return null;
-  const [n, d] = r.split('/').map(Number);
-  if (!n || !d) return null;
-  return Math.round((n / d) * 100) / 100;
 }
 
 /** The specific, operator-facing error for a stream that could not be opened. */

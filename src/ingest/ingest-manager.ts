@@ -2,14 +2,19 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Config } from '../../config/schema.js';
 import type { Db } from '../platform/db.js';
-import type { EventBus } from '../platform/event-bus.js';
+import type { EventPublisher } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import type { Redis } from '../platform/redis.js';
+import type { RedisKeys } from '../platform/redis-keys.js';
 import type { StateChange } from './camera-state.js';
+import { checkStoredStream, type NetworkPolicy } from './camera-address.js';
+import type { IngestEvents } from './events.js';
 import type { CameraRegistry, CameraRow } from './cameras.js';
 import { CameraLeases } from './leases.js';
 import type { OnvifClient, OnvifSession } from './onvif-client.js';
-import type { ProcessSupervisor } from './process-supervisor.js';
+import { OnvifEvidence } from './onvif-evidence.js';
+import type { GrayFrame } from './picture.js';
+import type { ProcessSupervisor } from '../platform/processes.js';
 import type { CameraSnapshots } from './snapshots.js';
 import type { StreamOutputs } from './stream-outputs.js';
 import { StreamSupervisor, type SupervisorSettings } from './stream-supervisor.js';
@@ -19,12 +24,14 @@ export interface IngestDeps {
   log: Logger;
   db: Db;
   redis: Redis;
-  events: EventBus;
+  keys: RedisKeys;
+  events: EventPublisher<IngestEvents>;
   cameras: CameraRegistry;
   snapshots: CameraSnapshots;
   onvif: OnvifClient;
   processes: ProcessSupervisor;
   streamOutputs: StreamOutputs;
+  networkPolicy: NetworkPolicy;
 }
 
 interface Owned {
@@ -32,6 +39,7 @@ interface Owned {
   supervisor: StreamSupervisor;
   referenceAt: number | null;
   onvif: OnvifSession | null;
+  evidence: OnvifEvidence;
   /** Status writes and events of one camera, in order. */
   chain: Promise<void>;
 }
@@ -49,16 +57,23 @@ export function supervisorSettings(c: Config): SupervisorSettings {
     floors: { minHeight: c.FLOOR_MIN_HEIGHT, minFps: c.FLOOR_MIN_FPS, minKbps: c.FLOOR_MIN_KBPS },
     picture: {
       blackMaxLuma: c.PICTURE_BLACK_MAX_LUMA,
-      coveredMaxLuma: c.PICTURE_COVERED_MAX_LUMA,
       coveredMinFlatShare: c.PICTURE_COVERED_MIN_FLAT,
-      frozenTileDiff: c.PICTURE_FROZEN_TILE_DIFF,
+      frozenNoiseRatio: c.PICTURE_FROZEN_NOISE_RATIO,
       blurMaxRatio: c.PICTURE_BLUR_RATIO,
-      movedMinCorrelation: c.PICTURE_MOVED_MIN_CORRELATION,
+      movedMinMatch: c.PICTURE_MOVED_MIN_MATCH,
       raiseAfter: c.PICTURE_RAISE_AFTER,
       clearAfter: c.PICTURE_CLEAR_AFTER,
+      referenceAfterMs: c.PICTURE_REFERENCE_AFTER_MS,
     },
   };
 }
+
+/**
+ * Pulls that start together (a restart, a site registered at once) are spread this far apart: 150
+ * ffmpeg spawns, RTSP sessions and first database writes at one instant starved the event loop and
+ * the database pool, and cameras that could not start in time stalled and restarted in a cascade.
+ */
+const PULL_START_SPACING_MS = 100;
 
 /**
  * The ingest role: finds the cameras to supervise, takes a lease on its share of them, runs one
@@ -73,9 +88,11 @@ export class IngestManager {
   private polling: Promise<void> | null = null;
   private lastRenewOk = Date.now();
   private stopped = false;
+  /** Automatic references being stored, in turn. */
+  private references: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: IngestDeps) {
-    this.leases = new CameraLeases(d.redis, `ess:${d.config.DATABASE_SCHEMA}`, this.owner, d.config.LEASE_MS);
+    this.leases = new CameraLeases(d.redis, d.keys, this.owner, d.config.LEASE_MS);
     this.settings = supervisorSettings(d.config);
   }
 
@@ -100,17 +117,18 @@ export class IngestManager {
     await this.poll();
     every(c.INGEST_POLL_MS, () => this.poll());
     every(Math.max(200, Math.floor(c.LEASE_MS / 3)), () => this.renew());
-    every(1000, () => this.publishHealth());
     every(c.HEALTH_PERSIST_MS, () => this.persistHealth());
     every(c.CLOCK_CHECK_INTERVAL_MS, () => this.checkClocks());
     this.d.log.info({ owner: this.owner }, 'ingest started');
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
-    await this.polling;
+    // A poll that failed (database unreachable) has been logged; stopping goes on regardless.
+    await this.polling?.catch(() => undefined);
     await Promise.all([...this.owned.keys()].map((id) => this.release(id, true)));
+    await this.references;
     await this.leases.leave().catch(() => undefined);
   }
 
@@ -132,30 +150,38 @@ export class IngestManager {
       const [id] = this.owned.keys();
       if (id) await this.release(id, true);
     }
+    let started = 0;
     for (const row of shuffle(rows.filter((r) => !this.owned.has(r.id)))) {
       if (this.stopped || this.owned.size >= share) break;
-      if (await this.leases.acquire(row.id)) this.supervise(row);
+      if (await this.leases.acquire(row.id)) this.supervise(row, started++ * PULL_START_SPACING_MS);
     }
     await this.refreshReferences();
   }
 
-  private supervise(row: CameraRow): void {
+  /** Starts supervising a camera; its first pull waits `delayMs` (pulls started together are spread). */
+  private supervise(row: CameraRow, delayMs: number): void {
     const camera = { id: row.id, siteId: row.site_id, unitId: row.unit_id, name: row.name };
+    const pullUrl = this.d.cameras.pullUrl(row);
+    const supervisor = new StreamSupervisor(camera, pullUrl, this.settings, {
+      processes: this.d.processes,
+      outputs: this.d.streamOutputs,
+      log: this.d.log,
+      onChange: (changes) => this.onChange(owned, changes),
+      checkAddress: () => checkStoredStream(this.d.networkPolicy, pullUrl),
+      onReference: (frame) => void this.keepReference(owned, frame),
+    });
     const owned: Owned = {
       row,
       referenceAt: null,
       onvif: null,
+      evidence: new OnvifEvidence(row.id, supervisor, this.d.log),
       chain: Promise.resolve(),
-      supervisor: new StreamSupervisor(camera, this.d.cameras.pullUrl(row), this.settings, {
-        processes: this.d.processes,
-        outputs: this.d.streamOutputs,
-        log: this.d.log,
-        onChange: (changes) => this.onChange(owned, changes),
-      }),
+      supervisor,
     };
     this.owned.set(row.id, owned);
     this.onChange(owned, [{ type: 'status', status: 'connecting', reason: null }]);
-    owned.supervisor.start();
+    // A supervisor released before its start never pulls (start after stop is a no-op).
+    setTimeout(() => owned.supervisor.start(), delayMs).unref();
     void this.checkClock(owned);
     this.d.log.info({ camera: row.id, owner: this.owner }, 'supervising camera');
   }
@@ -164,6 +190,7 @@ export class IngestManager {
     const owned = this.owned.get(id);
     if (!owned) return;
     this.owned.delete(id);
+    owned.evidence.stop();
     await owned.supervisor.stop();
     await owned.chain;
     if (releaseLease) await this.leases.release(id).catch(() => undefined);
@@ -193,12 +220,24 @@ export class IngestManager {
     const { id, site_id: siteId, unit_id: unitId } = owned.row;
     owned.chain = owned.chain
       .then(async () => {
-        for (const c of changes) {
+        // The status first: whoever hears of a fault finds the camera's status already saying so.
+        const ordered = [...changes].sort(
+          (a, b) => Number(b.type === 'status') - Number(a.type === 'status'),
+        );
+        for (const c of ordered) {
           if (c.type === 'status') {
-            await this.d.db.query(
-              `UPDATE cameras SET status = $2, status_reason = $3, status_changed_at = $4, health = $5 WHERE id = $1`,
-              [id, c.status, c.reason, at, JSON.stringify(owned.supervisor.health())],
-            );
+            // A write lost to a busy database is repaired by the next health write; the event still goes.
+            await this.d.db
+              .query(
+                `UPDATE cameras SET status = $2, status_reason = $3, status_changed_at = $4, health = $5 WHERE id = $1`,
+                [id, c.status, c.reason, at, JSON.stringify(owned.supervisor.health())],
+              )
+              .catch((err: Error) =>
+                this.d.log.warn(
+                  { err: err.message, camera: id },
+                  'camera status not saved; the next health write repairs it',
+                ),
+              );
             await this.d.events.publish('camera.status', {
               cameraId: id,
               siteId,
@@ -223,28 +262,25 @@ export class IngestManager {
       .catch((err) => this.d.log.warn({ err, camera: id }, 'camera state not saved'));
   }
 
-  private async publishHealth(): Promise<void> {
-    const at = new Date().toISOString();
-    await Promise.all(
-      [...this.owned.values()].map((o) =>
-        this.d.events.publish('camera.health', {
-          cameraId: o.row.id,
-          siteId: o.row.site_id,
-          unitId: o.row.unit_id,
-          health: { ...o.supervisor.health() },
-          at,
-        }),
-      ),
-    );
-  }
-
+  /**
+   * Every owned camera's health in one statement, whatever the number of cameras, with its current
+   * status: a status change whose own write failed (pool exhausted under load) is repaired here.
+   */
   private async persistHealth(): Promise<void> {
-    for (const o of this.owned.values()) {
-      await this.d.db.query('UPDATE cameras SET health = $2 WHERE id = $1', [
-        o.row.id,
-        JSON.stringify(o.supervisor.health()),
-      ]);
-    }
+    const owned = [...this.owned.values()];
+    if (owned.length === 0) return;
+    await this.d.db.query(
+      `UPDATE cameras c SET health = u.health::jsonb, status = u.status, status_reason = u.reason,
+         status_changed_at = CASE WHEN c.status IS DISTINCT FROM u.status THEN now() ELSE c.status_changed_at END
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(id, health, status, reason)
+       WHERE c.id = u.id`,
+      [
+        owned.map((o) => o.row.id),
+        owned.map((o) => JSON.stringify(o.supervisor.health())),
+        owned.map((o) => o.supervisor.state.status),
+        owned.map((o) => o.supervisor.state.reason),
+      ],
+    );
   }
 
   private async refreshReferences(): Promise<void> {
@@ -259,11 +295,36 @@ export class IngestManager {
     }
   }
 
+  /**
+   * Stores the reference the picture checks took by themselves, so the API shows it and others use it.
+   * One at a time: cameras started together reach their reference together, and each store opens an
+   * RTSP session for the JPEG and takes the audit chain's lock.
+   */
+  private keepReference(o: Owned, frame: GrayFrame): Promise<void> {
+    this.references = this.references.then(() => this.storeReference(o, frame));
+    return this.references;
+  }
+
+  private async storeReference(o: Owned, frame: GrayFrame): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const ref = await this.d.snapshots.keepAutoReference(o.row.id, frame);
+      o.referenceAt = Date.parse(ref.takenAt);
+      this.d.log.info({ camera: o.row.id }, 'reference picture taken');
+    } catch (err) {
+      // The checks keep using it; the next healthy stretch after a restart tries again.
+      this.d.log.warn({ camera: o.row.id, err: (err as Error).message }, 'reference picture not stored');
+    }
+  }
+
   private async checkClocks(): Promise<void> {
     await Promise.all([...this.owned.values()].map((o) => this.checkClock(o)));
   }
 
-  /** ONVIF cameras: the camera clock against ours (RTSP-only cameras have no clock to read). */
+  /**
+   * ONVIF cameras: the camera clock against ours, its encoder settings and its analytics events
+   * (RTSP-only cameras have none of these to read).
+   */
   private async checkClock(o: Owned): Promise<void> {
     if (!o.row.onvif) return;
     try {
@@ -277,7 +338,9 @@ export class IngestManager {
         });
       }
       const skew = await o.onvif.clockSkew();
-      if (this.owned.get(o.row.id) === o) o.supervisor.setClockSkew(skew, this.d.config.CLOCK_SKEW_LIMIT_MS);
+      if (this.owned.get(o.row.id) !== o) return;
+      o.supervisor.setClockSkew(skew, this.d.config.CLOCK_SKEW_LIMIT_MS);
+      await o.evidence.refresh(o.onvif);
     } catch (err) {
       o.onvif = null;
       this.d.log.debug({ camera: o.row.id, err: (err as Error).message }, 'clock check failed');

@@ -1,4 +1,5 @@
 import type { Redis } from '../platform/redis.js';
+import type { RedisKeys } from '../platform/redis-keys.js';
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -11,13 +12,17 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
 export class CameraLeases {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly keys: RedisKeys,
     readonly owner: string,
     readonly leaseMs: number,
   ) {}
 
+  private get members(): string {
+    return this.keys.key('ingest', 'members');
+  }
+
   private key(cameraId: string): string {
-    return `${this.prefix}:lease:camera:${cameraId}`;
+    return this.keys.key('lease', 'camera', cameraId);
   }
 
   async acquire(cameraId: string): Promise<boolean> {
@@ -43,7 +48,7 @@ export class CameraLeases {
 
   /** Announces this process as a live ingest member; returns how many members are alive. */
   async heartbeat(now: number): Promise<number> {
-    const key = `${this.prefix}:ingest:members`;
+    const key = this.members;
     const [, , count] =
       (await this.redis
         .multi()
@@ -55,6 +60,6 @@ export class CameraLeases {
   }
 
   async leave(): Promise<void> {
-    await this.redis.zrem(`${this.prefix}:ingest:members`, this.owner);
+    await this.redis.zrem(this.members, this.owner);
   }
 }

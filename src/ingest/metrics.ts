@@ -1,15 +1,18 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Db } from '../platform/db.js';
+import type { ProcessSupervisor } from '../platform/processes.js';
 import { FAULT_KINDS } from './camera-state.js';
-import type { ProcessSupervisor } from './process-supervisor.js';
+import type { CameraStatus } from './schemas.js';
+import type { CameraHealth } from './stream-supervisor.js';
 
 interface HealthRow {
   id: string;
-  status: string;
-  health: Record<string, unknown>;
+  status: CameraStatus;
+  /** What the stream supervisor last stored; partial before the camera was first supervised. */
+  health: Partial<CameraHealth> | null;
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+type NumericHealth = 'fps' | 'bitrate' | 'height' | 'reconnects' | 'uptimeRatio' | 'clockSkewMs';
 
 /**
  * Camera health gauges, labelled by camera id. Read from the cameras rows at scrape time, so any
@@ -43,7 +46,7 @@ export function registerIngestMetrics(
         }
       },
     });
-  const h = (key: string) => (r: HealthRow) => num(r.health?.[key]);
+  const h = (key: NumericHealth) => (r: HealthRow) => r.health?.[key] ?? null;
   perCamera('camera_up', '1 while the camera delivers frames (online or degraded)', (r) =>
     r.status === 'online' || r.status === 'degraded' ? 1 : 0,
   );
@@ -54,7 +57,7 @@ export function registerIngestMetrics(
   perCamera('camera_uptime_ratio', 'Share of supervised time the camera delivered frames', h('uptimeRatio'));
   perCamera('camera_clock_skew_ms', 'Camera clock minus service clock, ms', h('clockSkewMs'));
   perCamera('camera_last_frame_timestamp_seconds', 'Time of the last frame received', (r) =>
-    typeof r.health?.lastFrameAt === 'string' ? Date.parse(r.health.lastFrameAt) / 1000 : null,
+    r.health?.lastFrameAt ? Date.parse(r.health.lastFrameAt) / 1000 : null,
   );
   new Gauge({
     name: 'camera_fault',
@@ -64,7 +67,7 @@ export function registerIngestMetrics(
     async collect() {
       this.reset();
       for (const r of await rows()) {
-        const active = new Set(Array.isArray(r.health?.faults) ? (r.health.faults as string[]) : []);
+        const active = new Set(r.health?.faults ?? []);
         for (const kind of FAULT_KINDS) this.set({ camera_id: r.id, kind }, active.has(kind) ? 1 : 0);
       }
     },

@@ -1,9 +1,17 @@
 import type { Actor } from '../access/actor.js';
 import { DeviceError } from '../platform/errors.js';
+import {
+  formatCameraUrl,
+  HTTP_SCHEMES,
+  parseCameraUrl,
+  STREAM_SCHEMES,
+  type AddressSource,
+  type CameraScheme,
+  type NetworkPolicy,
+} from './camera-address.js';
 import type { CameraRegistry } from './cameras.js';
-import type { Ffprobe } from './ffprobe.js';
+import type { CameraProbe } from './ffprobe.js';
 import type { OnvifClient, OnvifProfile } from './onvif-client.js';
-import { splitCredentials, withCredentials } from './rtsp-url.js';
 import type { CameraCreate, CameraView, StreamInfo } from './schemas.js';
 
 const VIDEO_ENCODINGS = new Set(['H264', 'H265', 'HEVC']);
@@ -25,8 +33,20 @@ export function pickStreams(
 export class CameraOnboarding {
   constructor(
     private readonly registry: CameraRegistry,
-    private readonly deps: { onvif: OnvifClient; ffprobe: Ffprobe; probeOnRegister: boolean },
+    private readonly deps: {
+      onvif: OnvifClient;
+      ffprobe: CameraProbe;
+      probeOnRegister: boolean;
+      policy: NetworkPolicy;
+    },
   ) {}
+
+  /** Parses, rebuilds and checks an address against the network policy; returns it with credentials. */
+  private async checked(raw: string, schemes: readonly CameraScheme[], source: AddressSource) {
+    const url = parseCameraUrl(raw, schemes, source);
+    await this.deps.policy.check(url, source);
+    return url;
+  }
 
   /**
    * Every network step has a deadline and fails with a specific DeviceError (422); the camera is
@@ -35,27 +55,32 @@ export class CameraOnboarding {
   async register(actor: Actor, input: CameraCreate): Promise<CameraView> {
     await this.registry.checkSiteWritable(actor, input.siteId);
     if (input.rtspUrl) {
+      const url = await this.checked(input.rtspUrl, STREAM_SCHEMES, { field: 'rtspUrl', from: 'operator' });
       const streams: StreamInfo[] = [];
       if (this.deps.probeOnRegister) {
-        const probed = await this.deps.ffprobe.probe(input.rtspUrl);
-        streams.push({ profile: 'main', rtspUrl: splitCredentials(input.rtspUrl).url, ...probed });
+        const probed = await this.deps.ffprobe.probe(formatCameraUrl(url, true));
+        streams.push({ profile: 'main', rtspUrl: formatCameraUrl(url), ...probed });
       }
       return this.registry.create(actor, {
         siteId: input.siteId,
         name: input.name,
         source: 'rtsp',
-        rtspUrl: input.rtspUrl,
+        rtspUrl: formatCameraUrl(url, true),
         streams,
       });
     }
     const o = input.onvif!;
     const target = { host: o.host, port: o.port ?? 80, username: o.username, password: o.password };
+    await this.deps.policy.check(target, { field: 'onvif.host', from: 'operator' });
     const session = await this.deps.onvif.connect(target);
     const desc = await session.describe();
     const picked = pickStreams(desc.profiles);
     if (!picked) {
       const found = [...new Set(desc.profiles.map((p) => p.encoding))].join(', ') || 'none';
-      throw new DeviceError('no_h264_profile', `the device has no H.264/H.265 profile (encodings: ${found})`);
+      throw new DeviceError(
+        'no_h264_profile',
+        `ONVIF device ${target.host}:${target.port} has no H.264/H.265 profile (encodings: ${found})`,
+      );
     }
     const streams: StreamInfo[] = [];
     for (const [name, profile] of [
@@ -63,11 +88,20 @@ export class CameraOnboarding {
       ['sub', picked.sub],
     ] as const) {
       if (!profile) continue;
-      const uri = splitCredentials(await session.streamUri(profile.token)).url;
-      const probed = await this.deps.ffprobe.probe(withCredentials(uri, o.username, o.password));
-      streams.push({ profile: name, rtspUrl: uri, ...probed });
+      const answered = await this.checked(await session.streamUri(profile.token), STREAM_SCHEMES, {
+        field: 'GetStreamUri answer',
+        from: 'device',
+      });
+      const url = { ...answered, username: o.username, password: o.password };
+      const probed = await this.deps.ffprobe.probe(formatCameraUrl(url, true));
+      streams.push({ profile: name, rtspUrl: formatCameraUrl(url), ...probed });
     }
-    const snapshotUri = await session.snapshotUri(picked.main.token);
+    const snapshotRaw = await session.snapshotUri(picked.main.token);
+    const snapshotUri = snapshotRaw
+      ? formatCameraUrl(
+          await this.checked(snapshotRaw, HTTP_SCHEMES, { field: 'GetSnapshotUri answer', from: 'device' }),
+        )
+      : null;
     return this.registry.create(
       actor,
       {

@@ -17,9 +17,10 @@ export interface LumaStats {
 export function lumaStats(f: GrayFrame): LumaStats {
   const hist = new Uint32Array(256);
   let sum = 0;
-  for (const v of f.data) {
-    hist[v]!++;
-    sum += v;
+  const d = f.data;
+  for (let i = 0; i < d.length; i++) {
+    hist[d[i]!]!++;
+    sum += d[i]!;
   }
   const n = f.data.length;
   const percentile = (p: number) => {
@@ -36,109 +37,156 @@ export function lumaStats(f: GrayFrame): LumaStats {
   return { mean: sum / n, median, p80: percentile(0.8), flatShare: near / n };
 }
 
-/** Mean absolute difference of two frames of the same size (0..255). */
-export function meanAbsDiff(a: GrayFrame, b: GrayFrame): number {
-  if (a.data.length !== b.data.length) return 255;
-  let sum = 0;
-  for (let i = 0; i < a.data.length; i++) sum += Math.abs(a.data[i]! - b.data[i]!);
-  return sum / a.data.length;
-}
+/** The grid every tile measure uses: 8×6 tiles (40×30 pixels on a 320×180 sample). */
+export const GRID = { cols: 8, rows: 6 } as const;
+export const TILES = GRID.cols * GRID.rows;
 
-/** Variance of the 4-neighbour Laplacian in each tile of a cols×rows grid: sharpness by region. */
-export function sharpnessTiles(f: GrayFrame, cols = 4, rows = 4): number[] {
-  const { width: w, height: h, data: d } = f;
-  const sums = new Float64Array(cols * rows);
-  const sq = new Float64Array(cols * rows);
-  const counts = new Uint32Array(cols * rows);
-  for (let y = 1; y < h - 1; y++) {
-    const ty = Math.min(rows - 1, Math.floor((y * rows) / h));
-    for (let x = 1; x < w - 1; x++) {
-      const i = y * w + x;
-      const lap = d[i - 1]! + d[i + 1]! + d[i - w]! + d[i + w]! - 4 * d[i]!;
-      const t = ty * cols + Math.min(cols - 1, Math.floor((x * cols) / w));
-      sums[t]! += lap;
-      sq[t]! += lap * lap;
-      counts[t]!++;
-    }
-  }
-  return [...counts].map((c, t) => (c ? sq[t]! / c - (sums[t]! / c) ** 2 : 0));
-}
-
-/** Gradient magnitude (|dx| + |dy|, central differences) of each inner pixel; 0 on the border. */
-export function gradients(f: GrayFrame): Float32Array {
-  const { width: w, height: h, data: d } = f;
-  const g = new Float32Array(w * h);
-  for (let y = 1; y < h - 1; y++)
-    for (let x = 1; x < w - 1; x++) {
-      const i = y * w + x;
-      g[i] = Math.abs(d[i + 1]! - d[i - 1]!) + Math.abs(d[i + w]! - d[i - w]!);
-    }
-  return g;
+/** Where each tile column starts, and ends (the last entry is the width). */
+function columnBounds(width: number): number[] {
+  return Array.from({ length: GRID.cols + 1 }, (_, c) => Math.ceil((c * width) / GRID.cols));
 }
 
 /**
- * How sharp the frame is against the reference (1 = as sharp): the gradient strength of the frame
- * on the reference's strongest edges (its top 10 %) over the reference's own. The scene's fixed
- * edges (walls, desks, bars) dominate that set, so a moving person or an on-screen clock barely
- * moves it, while a blurred or fogged lens lowers it everywhere. Null when the reference is flat.
+ * Calls `span(tile, from, to)` for each row's run of pixels inside one tile, so the measures sum
+ * in local variables and touch the per-tile totals once per run (they run on every sample).
  */
-export function sharpnessRatio(f: GrayFrame, ref: GrayFrame, minEdge = 12): number | null {
-  if (f.width !== ref.width || f.height !== ref.height) return null;
-  const gr = gradients(ref);
-  const gf = gradients(f);
-  const sorted = Float32Array.from(gr).sort();
-  const cut = Math.max(minEdge, sorted[Math.floor(sorted.length * 0.9)]!);
-  let sumRef = 0;
-  let sumCur = 0;
-  for (let i = 0; i < gr.length; i++)
-    if (gr[i]! >= cut) {
-      sumRef += gr[i]!;
-      sumCur += gf[i]!;
-    }
-  return sumRef > 0 ? sumCur / sumRef : null;
+function forEachSpan(
+  f: GrayFrame,
+  span: (tile: number, from: number, to: number) => void,
+  rows = f.height,
+): void {
+  const bounds = columnBounds(f.width);
+  for (let y = 0; y < rows; y++) {
+    const ty = Math.min(GRID.rows - 1, Math.floor((y * GRID.rows) / f.height));
+    for (let c = 0; c < GRID.cols; c++)
+      span(ty * GRID.cols + c, y * f.width + bounds[c]!, y * f.width + bounds[c + 1]!);
+  }
 }
 
-/** Halves a frame with a 2×2 box: less noise and less weight on fine detail for the view match. */
-export function downsample(f: GrayFrame): GrayFrame {
-  const w = Math.floor(f.width / 2);
-  const h = Math.floor(f.height / 2);
-  const out = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const i = 2 * y * f.width + 2 * x;
-      out[y * w + x] =
-        (f.data[i]! + f.data[i + 1]! + f.data[i + f.width]! + f.data[i + f.width + 1]! + 2) >> 2;
+export interface TileStats {
+  /** Variance of the luma in each tile: how much there is to see. */
+  variance: Float64Array;
+  /**
+   * Mean squared gradient (forward differences) over the variance, per tile: how steep the tile's
+   * edges are for its contrast. Dimming the light scales both alike; a defocus flattens the edges.
+   */
+  steepness: Float64Array;
+}
+
+export function tileStats(f: GrayFrame): TileStats {
+  const { width: w, data: d } = f;
+  const n = new Float64Array(TILES);
+  const sum = new Float64Array(TILES);
+  const sq = new Float64Array(TILES);
+  const grad = new Float64Array(TILES);
+  // Forward differences need the next row: the last row is left out.
+  forEachSpan(
+    f,
+    (t, from, to) => {
+      let s1 = 0;
+      let s2 = 0;
+      let g = 0;
+      const end = Math.min(to, (Math.floor(from / w) + 1) * w - 1);
+      for (let i = from; i < end; i++) {
+        const v = d[i]!;
+        const dx = d[i + 1]! - v;
+        const dy = d[i + w]! - v;
+        s1 += v;
+        s2 += v * v;
+        g += dx * dx + dy * dy;
+      }
+      n[t]! += end - from;
+      sum[t]! += s1;
+      sq[t]! += s2;
+      grad[t]! += g;
+    },
+    f.height - 1,
+  );
+  const variance = new Float64Array(TILES);
+  const steepness = new Float64Array(TILES);
+  for (let t = 0; t < TILES; t++) {
+    const c = Math.max(1, n[t]!);
+    variance[t] = sq[t]! / c - (sum[t]! / c) ** 2;
+    // +4: sensor noise alone (variance of a few levels) must not look like a steep edge.
+    steepness[t] = grad[t]! / c / (variance[t]! + 4);
+  }
+  return { variance, steepness };
+}
+
+/** Normalised cross-correlation (-1..1) of each tile of two frames of the same size. */
+export function tileCorrelations(a: GrayFrame, b: GrayFrame): Float64Array {
+  const n = new Float64Array(TILES);
+  const sa = new Float64Array(TILES);
+  const sb = new Float64Array(TILES);
+  const saa = new Float64Array(TILES);
+  const sbb = new Float64Array(TILES);
+  const sab = new Float64Array(TILES);
+  forEachSpan(a, (t, from, to) => {
+    let x = 0;
+    let y = 0;
+    let xx = 0;
+    let yy = 0;
+    let xy = 0;
+    for (let i = from; i < to; i++) {
+      const u = a.data[i]!;
+      const v = b.data[i]!;
+      x += u;
+      y += v;
+      xx += u * u;
+      yy += v * v;
+      xy += u * v;
     }
-  return { width: w, height: h, data: out };
+    n[t]! += to - from;
+    sa[t]! += x;
+    sb[t]! += y;
+    saa[t]! += xx;
+    sbb[t]! += yy;
+    sab[t]! += xy;
+  });
+  const out = new Float64Array(TILES);
+  for (let t = 0; t < TILES; t++) {
+    const c = Math.max(1, n[t]!);
+    const cov = sab[t]! / c - (sa[t]! / c) * (sb[t]! / c);
+    const va = saa[t]! / c - (sa[t]! / c) ** 2;
+    const vb = sbb[t]! / c - (sb[t]! / c) ** 2;
+    out[t] = va > 0 && vb > 0 ? cov / Math.sqrt(va * vb) : 0;
+  }
+  return out;
 }
 
 /**
- * Normalised cross-correlation (-1..1) of two frames after downsampling: how well the view matches
- * the reference, insensitive to overall brightness and contrast changes and to mild blur.
+ * Per tile, between two frames of the same size: the mean absolute difference (0..255), and the
+ * share of pixels differing by more than `minDiff`.
  */
-export function viewCorrelation(a: GrayFrame, b: GrayFrame): number {
-  if (a.width !== b.width || a.height !== b.height) return 0;
-  const x = downsample(a).data;
-  const y = downsample(b).data;
-  const n = x.length;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i]!;
-    my += y[i]!;
-  }
-  mx /= n;
-  my /= n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = x[i]! - mx;
-    const dy = y[i]! - my;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
-  if (sxx === 0 || syy === 0) return sxx === syy ? 1 : 0;
-  return sxy / Math.sqrt(sxx * syy);
+export function tileDifferences(
+  a: GrayFrame,
+  b: GrayFrame,
+  minDiff: number,
+): { mean: Float64Array; changed: Float64Array } {
+  const n = new Float64Array(TILES);
+  const sum = new Float64Array(TILES);
+  const over = new Float64Array(TILES);
+  forEachSpan(a, (t, from, to) => {
+    let s = 0;
+    let k = 0;
+    for (let i = from; i < to; i++) {
+      const d = a.data[i]! - b.data[i]!;
+      const abs = d < 0 ? -d : d;
+      s += abs;
+      if (abs > minDiff) k++;
+    }
+    n[t]! += to - from;
+    sum[t]! += s;
+    over[t]! += k;
+  });
+  const per = (v: Float64Array) => v.map((x, t) => x / Math.max(1, n[t]!));
+  return { mean: per(sum), changed: per(over) };
+}
+
+/** Median of the values (NaN when there are none). */
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }

@@ -1,3 +1,5 @@
+import { parseCameraUrl, formatCameraUrl, STREAM_SCHEMES } from './camera-address.js';
+
 /** Credentials a camera URL carried, split from the URL that is safe to store and show. */
 export interface SplitUrl {
   url: string;
@@ -5,20 +7,15 @@ export interface SplitUrl {
   password: string | null;
 }
 
+const stored = { field: 'rtspUrl', from: 'operator' } as const;
+
 export function splitCredentials(raw: string): SplitUrl {
-  const url = new URL(raw);
-  const username = url.username ? decodeURIComponent(url.username) : null;
-  const password = url.password ? decodeURIComponent(url.password) : null;
-  url.username = '';
-  url.password = '';
-  return { url: url.toString(), username, password };
+  const u = parseCameraUrl(raw, STREAM_SCHEMES, stored);
+  return { url: formatCameraUrl(u), username: u.username, password: u.password };
 }
 
 /** The URL ffmpeg needs: the stored one with credentials put back. */
-export function withCredentials(stored: string, username: string | null, password: string | null): string {
-  if (!username) return stored;
-  const url = new URL(stored);
-  url.username = encodeURIComponent(username);
-  url.password = encodeURIComponent(password ?? '');
-  return url.toString();
+export function withCredentials(url: string, username: string | null, password: string | null): string {
+  const u = parseCameraUrl(url, STREAM_SCHEMES, stored);
+  return formatCameraUrl({ ...u, username, password }, true);
 }

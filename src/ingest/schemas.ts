@@ -1,22 +1,33 @@
 import { z } from 'zod';
+import type { ValidationError } from '../platform/errors.js';
 import { id, text } from '../platform/validation.js';
+import { formatCameraUrl, hostProblem, parseCameraUrl, STREAM_SCHEMES } from './camera-address.js';
 
-/** rtsp://[user:pass@]host[:port]/path — credentials are split off and sealed, never stored in the URL. */
+/**
+ * rtsp://[user:pass@]host[:port]/path, checked by camera-address and rebuilt from its parts (so what
+ * reaches ffmpeg is what was checked); credentials are split off and sealed when stored.
+ */
 export const rtspUrl = z
   .string()
   .max(2048, 'must be at most 2048 characters')
-  .superRefine((v, ctx) => {
-    let url: URL;
+  .transform((v, ctx) => {
     try {
-      url = new URL(v);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a URL like rtsp://host:554/path' });
-      return;
+      return formatCameraUrl(parseCameraUrl(v, STREAM_SCHEMES, { field: 'rtspUrl', from: 'operator' }), true);
+    } catch (err) {
+      const detail = (err as ValidationError).details?.[0]?.message ?? 'is not a camera address';
+      ctx.addIssue({ code: 'custom', message: detail });
+      return z.NEVER;
     }
-    if (url.protocol !== 'rtsp:' && url.protocol !== 'rtsps:')
-      ctx.addIssue({ code: 'custom', message: 'must use rtsp:// or rtsps://' });
-    else if (!url.hostname) ctx.addIssue({ code: 'custom', message: 'must name a host' });
   });
+
+const onvifHost = z
+  .string()
+  .max(255, 'must be at most 255 characters')
+  .superRefine((v, ctx) => {
+    const problem = hostProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .transform((v) => (v.startsWith('[') ? v.slice(1, -1) : v).toLowerCase());
 
 /** Either a plain RTSP address or ONVIF onboarding, never both. */
 export const cameraCreateBody = z
@@ -26,7 +37,7 @@ export const cameraCreateBody = z
     rtspUrl: rtspUrl.optional(),
     onvif: z
       .strictObject({
-        host: text(255),
+        host: onvifHost,
         port: z.int().min(1).max(65535).optional(),
         username: text(128),
         password: z.string().max(256),
@@ -95,4 +106,6 @@ export const referenceView = z.object({
   width: z.number(),
   height: z.number(),
   takenAt: z.string(),
+  /** auto: taken by the service once the picture stayed healthy and still; operator: by someone. */
+  source: z.enum(['auto', 'operator']),
 });

@@ -8,7 +8,9 @@ interface Sample {
 
 /**
  * Frame rate and bitrate of a pulled stream over a sliding window of packets. The rate comes from
- * the camera's own timestamps (not arrival jitter); the bitrate from the packet sizes.
+ * the time ffmpeg stamped on each packet as it read it (not the camera's timestamps, which jump
+ * when another client restarts the camera's stream, nor our own line arrival, which is bursty); the
+ * bitrate from the packet sizes.
  */
 export class StreamStats {
   private samples: Sample[] = [];

@@ -1,12 +1,19 @@
 import { createInterface } from 'node:readline';
 import type { Logger } from '../platform/logger.js';
 import { CameraState, type FaultKind, type StateChange } from './camera-state.js';
-import { pullArgs } from './ffmpeg-args.js';
+import { pullArgs, pullInputList } from './ffmpeg-args.js';
 import { classifyFailure, parseFrameCrcLine, parseFrameSize } from './ffmpeg-output.js';
-import { PictureChecker, type PictureThresholds } from './picture-checks.js';
-import { Debounce } from './picture-checks.js';
+import { FaultSources, type FaultSource } from './fault-sources.js';
+import {
+  PICTURE_FAULTS,
+  type PictureFault,
+  type PictureState,
+  type PictureThresholds,
+} from './picture-checks.js';
 import type { GrayFrame } from './picture.js';
-import type { ManagedProcess, ProcessSupervisor } from './process-supervisor.js';
+import { PictureWatch, type EncoderSettings, type FaultChange, type PictureFloors } from './picture-watch.js';
+import type { CameraStatus } from './schemas.js';
+import type { ManagedProcess, ProcessSupervisor } from '../platform/processes.js';
 import type { StreamOutputs, SupervisedCamera } from './stream-outputs.js';
 import { StreamStats } from './stream-stats.js';
 
@@ -23,24 +30,26 @@ export interface SupervisorSettings {
   sample: { width: number; height: number; fps: number };
   /** Samples of the first ms of each pull are not judged (a stream joined mid-GOP starts smeared). */
   pictureWarmupMs: number;
-  floors: { minHeight: number; minFps: number; minKbps: number };
+  floors: PictureFloors;
   picture: PictureThresholds;
 }
 
 /** What GET /cameras/:id shows and camera.health carries. */
 export interface CameraHealth {
-  status: string;
+  status: CameraStatus;
   fps: number | null;
   /** kbit/s of the camera's main stream. */
   bitrate: number | null;
   width: number | null;
   height: number | null;
   lastFrameAt: string | null;
-  picture: string;
+  picture: PictureState;
   clockSkewMs: number | null;
   reconnects: number;
   uptimeRatio: number;
   faults: FaultKind[];
+  /** Who reports each active picture fault: the picture checks, the camera's own analytics, or both. */
+  faultSources: Partial<Record<PictureFault, FaultSource[]>>;
   referenceSet: boolean;
 }
 
@@ -60,13 +69,9 @@ const FLOOR_EVERY_TICKS = 2;
  */
 export class StreamSupervisor {
   readonly state: CameraState;
-  private readonly checker: PictureChecker;
+  private readonly watch: PictureWatch;
+  private readonly sources = new FaultSources();
   private readonly stats = new StreamStats();
-  private readonly floors = {
-    low_fps: new Debounce(4, 4),
-    low_bitrate: new Debounce(4, 4),
-    low_resolution: new Debounce(2, 2),
-  };
   private proc: ManagedProcess | null = null;
   private stopping = false;
   private running: Promise<void> | null = null;
@@ -85,10 +90,14 @@ export class StreamSupervisor {
       outputs: StreamOutputs;
       log: Logger;
       onChange: (changes: StateChange[]) => void;
+      /** Throws when the camera's address may not be opened now (network policy, checked per pull). */
+      checkAddress: () => Promise<void>;
+      /** A picture has just become the camera's reference by itself (healthy and still for a while). */
+      onReference: (frame: GrayFrame) => void;
     },
   ) {
     this.state = new CameraState(Date.now(), s.recoveryMs);
-    this.checker = new PictureChecker(s.picture);
+    this.watch = new PictureWatch(s);
   }
 
   start(): void {
@@ -103,11 +112,23 @@ export class StreamSupervisor {
   }
 
   setReference(frame: GrayFrame | null): void {
-    this.checker.setReference(frame);
-    if (!frame) {
-      this.emit(this.state.setFault('moved', false));
-      this.emit(this.state.setFault('blurred', false));
-    }
+    this.watch.checker.setReference(frame);
+    if (!frame)
+      this.applyFaults([
+        { kind: 'moved', active: false },
+        { kind: 'blurred', active: false },
+      ]);
+  }
+
+  /** The main stream's encoder settings as the camera reports them (null: unknown). */
+  setEncoder(settings: EncoderSettings | null): void {
+    this.watch.setEncoder(settings);
+  }
+
+  /** The camera's own analytics report a picture fault (an ONVIF event on `topic`) or its end. */
+  cameraReports(kind: PictureFault, active: boolean, topic: string): void {
+    const merged = this.sources.set(kind, 'camera', active, `camera event ${topic}`);
+    if (merged) this.emit(this.state.setFault(merged.kind, merged.active, merged.detail));
   }
 
   setClockSkew(skewMs: number | null, limitMs: number): void {
@@ -125,12 +146,13 @@ export class StreamSupervisor {
       width: this.size?.width ?? null,
       height: this.size?.height ?? null,
       lastFrameAt: this.stats.lastPacketAt ? new Date(this.stats.lastPacketAt).toISOString() : null,
-      picture: this.checker.state(),
+      picture: this.watch.checker.state(),
       clockSkewMs: this.clockSkewMs,
       reconnects: this.reconnects,
       uptimeRatio: round(this.state.uptimeRatio(now), 4),
       faults: this.state.activeFaults(),
-      referenceSet: this.checker.hasReference,
+      faultSources: this.sources.view(),
+      referenceSet: this.watch.checker.hasReference,
     };
   }
 
@@ -162,23 +184,32 @@ export class StreamSupervisor {
 
   /** Runs one ffmpeg until it ends or stalls; true if the camera delivered in between. */
   private async pullOnce(): Promise<boolean> {
+    const refused = await this.deps.checkAddress().then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    if (refused !== null) {
+      this.emit(this.state.failed('refused', refused, Date.now()));
+      return false;
+    }
     const providers = this.deps.outputs.list();
     const outputs = providers.map((p) => p.outputArgs(this.camera));
     const args = pullArgs({
-      url: this.pullUrl,
       ioTimeoutMs: this.s.ioTimeoutMs,
       outputs,
       sample: this.s.sample,
     });
     const proc = this.deps.processes.spawn(`ffmpeg:${this.camera.id}`, this.s.ffmpegPath, args, {
       extraPipes: 1,
+      // The address (with credentials) goes over stdin, never on the command line.
+      input: pullInputList(this.pullUrl, this.s.ioTimeoutMs),
     });
     this.proc = proc;
     this.pulls++;
     const startedAt = Date.now();
     for (const p of providers) p.onStart?.(this.camera, new Date(startedAt));
     this.stats.reset();
-    this.checker.restart();
+    this.watch.checker.restart();
 
     let timeBase = 1 / 90000;
     createInterface({ input: proc.pipe(3) }).on('line', (line) => {
@@ -221,7 +252,8 @@ export class StreamSupervisor {
         void proc.stop(1000);
       } else if (last !== null) {
         this.emit(this.state.flowing(this.stats.flowingFor(now), now));
-        if (++ticks % FLOOR_EVERY_TICKS === 0) this.checkFloors(now);
+        if (++ticks % FLOOR_EVERY_TICKS === 0)
+          this.applyFaults(this.watch.checkFloors(this.stats.rates(now), this.size));
       }
     }, TICK_MS);
 
@@ -245,41 +277,29 @@ export class StreamSupervisor {
   }
 
   private onFrame(frame: GrayFrame): void {
+    const now = Date.now();
     // A pull that joins mid-GOP decodes concealed, smeared pictures until the next keyframe.
-    if (this.stats.flowingFor(Date.now()) < this.s.pictureWarmupMs) return;
-    const { changed } = this.checker.push(frame);
-    for (const c of changed) this.emit(this.state.setFault(c.kind, c.active));
+    if (this.stats.flowingFor(now) < this.s.pictureWarmupMs) return;
+    const { changes, reference } = this.watch.sample(frame, now);
+    this.applyFaults(changes);
+    if (reference) this.deps.onReference(reference);
   }
 
   private onFrameSize(size: { width: number; height: number }): void {
     this.size = size;
   }
 
-  private checkFloors(now: number): void {
-    const rates = this.stats.rates(now);
-    const f = this.s.floors;
-    const checks: [keyof typeof this.floors, boolean | null, string][] = [
-      ['low_fps', rates ? rates.fps < f.minFps * 0.9 : null, `${rates?.fps.toFixed(1)} fps < ${f.minFps}`],
-      [
-        'low_bitrate',
-        rates ? rates.kbps < f.minKbps : null,
-        `${Math.round(rates?.kbps ?? 0)} kbit/s < ${f.minKbps}`,
-      ],
-      [
-        'low_resolution',
-        this.size ? this.size.height < f.minHeight : null,
-        `${this.size?.width}x${this.size?.height} < ${f.minHeight}p`,
-      ],
-    ];
-    for (const [kind, bad, detail] of checks) {
-      if (bad === null) continue;
-      if (this.floors[kind].update(bad))
-        this.emit(
-          this.state.setFault(kind, this.floors[kind].active, this.floors[kind].active ? detail : undefined),
-        );
+  /** Applies fault changes; picture faults first merge with what the camera itself reports. */
+  private applyFaults(changes: FaultChange[]): void {
+    for (const c of changes) {
+      const merged = isPicture(c.kind) ? this.sources.set(c.kind, 'checks', c.active, 'picture check') : c;
+      if (merged) this.emit(this.state.setFault(merged.kind, merged.active, merged.detail));
     }
   }
 }
+
+const isPicture = (kind: FaultKind): kind is PictureFault =>
+  (PICTURE_FAULTS as readonly string[]).includes(kind);
 
 function round(v: number, digits: number): number {
   const m = 10 ** digits;

@@ -82,6 +82,7 @@ export interface DbOptions {
   databaseUrl?: string;
   schema: string;
   dataDir: string;
+  poolSize: number;
 }
 
 /** Opens the configured database and brings its schema up to date. */
@@ -90,7 +91,7 @@ export async function openDb(opts: DbOptions, log: Logger): Promise<Db> {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
-      max: 10,
+      max: opts.poolSize,
       connectionTimeoutMillis: 5000,
       options: `-c search_path=${opts.schema}`,
     });

@@ -2,57 +2,24 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from './logger.js';
 import { connectRedis, type Redis } from './redis.js';
 
-/**
- * Internal events between the ingest, recording, alert and API parts, which may run in separate
- * processes. Payload types live with the module that emits them; this map names them all.
- */
-export interface DomainEvents {
-  /** A camera's supervision state changed (connecting/online/degraded/offline) with a reason. */
-  'camera.status': {
-    cameraId: string;
-    siteId: string;
-    unitId: string;
-    status: string;
-    reason: string | null;
-    at: string;
-  };
-  /** A health fault (picture check, clock, floor, stall) started or ended on a camera. */
-  'camera.fault': {
-    cameraId: string;
-    siteId: string;
-    unitId: string;
-    kind: string;
-    active: boolean;
-    at: string;
-    detail?: string;
-  };
-  /** The current health metrics of a camera (fps, bitrate, ...), about once a second. */
-  'camera.health': {
-    cameraId: string;
-    siteId: string;
-    unitId: string;
-    health: Record<string, unknown>;
-    at: string;
-  };
-  /** A recording segment was closed on the spool by the stream supervisor. */
-  'segment.closed': { cameraId: string; path: string; startedAt: string; endedAt: string };
-  /** A service-level fault (storage, upload, spool pressure) started or ended. */
-  'service.fault': { kind: string; active: boolean; at: string; detail?: string };
-  /** A batch session's readiness check failed (active) or passed again (inactive), with the problems found. */
-  'session.not_ready': {
-    batchId: string;
-    sessionId: string;
-    siteId: string;
-    unitId: string;
-    active: boolean;
-    at: string;
-    problems: string[];
-  };
+/** Publishes events of the map `E` (event name → payload). */
+export interface EventPublisher<E> {
+  publish<K extends keyof E & string>(name: K, payload: E[K]): Promise<void>;
 }
-export type EventName = keyof DomainEvents;
 
-/** Publish/subscribe over Redis, so an event raised in one process reaches handlers in all. */
-export class EventBus {
+/** Subscribes to events of the map `E`; the returned function unsubscribes. */
+export interface EventSubscriber<E> {
+  on<K extends keyof E & string>(name: K, handler: (payload: E[K]) => void): () => void;
+}
+
+/**
+ * Publish/subscribe over Redis, so an event raised in one process reaches handlers in all (ingest,
+ * recording, alerts and batches may run in separate processes). Typed by an event map `E`: each
+ * module declares the events it emits with its own types, and the service composes them; the
+ * platform knows none of them. A module takes the narrow side it uses (`EventPublisher<ItsEvents>`,
+ * `EventSubscriber<EventsItHears>`).
+ */
+export class EventBus<E> implements EventPublisher<E>, EventSubscriber<E> {
   private readonly local = new EventEmitter();
   private subscriber: Redis | null = null;
 
@@ -80,11 +47,11 @@ export class EventBus {
     await this.subscriber.subscribe(this.channel);
   }
 
-  async publish<K extends EventName>(name: K, payload: DomainEvents[K]): Promise<void> {
+  async publish<K extends keyof E & string>(name: K, payload: E[K]): Promise<void> {
     await this.publisher.publish(this.channel, JSON.stringify({ name, payload }));
   }
 
-  on<K extends EventName>(name: K, handler: (payload: DomainEvents[K]) => void): () => void {
+  on<K extends keyof E & string>(name: K, handler: (payload: E[K]) => void): () => void {
     this.local.on(name, handler);
     return () => this.local.off(name, handler);
   }

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
+import { freePort } from './ports.js';
+import { ProcessSupervisor } from './processes.js';
 
 export { Redis };
 
@@ -37,17 +38,6 @@ function canConnect(port: number, host: string, timeoutMs = 500): Promise<boolea
   });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * REDIS_URL if set; else a Redis already listening on 127.0.0.1:6379; else a private redis-server
  * from PATH keeping its data in DATA_DIR; else a clear error.
@@ -58,48 +48,46 @@ export async function resolveRedis(
 ): Promise<RedisEndpoint> {
   if (opts.redisUrl) return { url: opts.redisUrl, close: async () => undefined };
   if (await canConnect(6379, '127.0.0.1')) return { url: DEFAULT_URL, close: async () => undefined };
+  return startRedisServer(opts, log);
+}
 
+/** A private redis-server on a free port, keeping its data in DATA_DIR; closed with the endpoint. */
+export async function startRedisServer(
+  opts: { dataDir: string; serverPath: string },
+  log: Logger,
+): Promise<RedisEndpoint> {
   const dir = path.join(opts.dataDir, 'redis');
   await mkdir(dir, { recursive: true });
   const port = await freePort();
-  let child: ChildProcess;
-  try {
-    child = await new Promise<ChildProcess>((resolve, reject) => {
-      const c = spawn(
-        opts.serverPath,
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--dir',
-          path.resolve(dir),
-          '--appendonly',
-          'yes',
-          '--maxmemory-policy',
-          'noeviction',
-        ],
-        { stdio: 'ignore' },
-      );
-      c.once('error', reject);
-      c.once('spawn', () => resolve(c));
-    });
-  } catch {
+  // Its own supervisor: the server must outlive every child of the service, which close in between.
+  const processes = new ProcessSupervisor(log);
+  const server = processes.spawn('redis-server', opts.serverPath, [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    path.resolve(dir),
+    '--appendonly',
+    'yes',
+    '--maxmemory-policy',
+    'noeviction',
+  ]);
+  server.stdout.resume();
+  server.stderr.resume();
+  for (let i = 0; i < 50 && server.running && !(await canConnect(port, '127.0.0.1')); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  // A missing binary shows as an early exit (setpriv execs it in place), not as a spawn error.
+  if (!server.running)
     throw new Error(
       `no Redis: REDIS_URL is unset, nothing listens on 127.0.0.1:6379, and '${opts.serverPath}' could not be started. ` +
         'Install Redis (Debian: apt-get install redis-server) or set REDIS_URL.',
     );
-  }
-  for (let i = 0; i < 50 && !(await canConnect(port, '127.0.0.1')); i++)
-    await new Promise((r) => setTimeout(r, 100));
   log.info({ port, dir }, 'started a private redis-server');
   return {
     url: `redis://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    close: async () => {
+      await server.stop();
+    },
   };
 }

@@ -17,7 +17,11 @@ export const text = (max: number) =>
     .refine((v) => !controlChars.test(v), 'must not contain control characters')
     .refine((v) => !loneSurrogate.test(v), 'must be valid Unicode text');
 
-export const id = z.string().regex(uuidPattern, 'must be an id (UUID)');
+/** A UUID; upper-case hex is the same id (RFC 9562 says to accept it) and is lowered. */
+export const id = z
+  .string()
+  .regex(new RegExp(uuidPattern.source, 'i'), 'must be an id (UUID)')
+  .transform((v) => v.toLowerCase());
 
 /** ISO 8601 date-time with an explicit offset, parsed to a Date. */
 export const instant = z.iso

@@ -42,21 +42,6 @@ export function segmentOutputArgs(o: SegmentOutputOptions): string[] {
   ];
 }
 
-/** Stream facts of one file: codec, size and duration, as JSON. */
-export function probeArgs(file: string): string[] {
-  return [
-    '-v',
-    'error',
-    '-select_streams',
-    'v:0',
-    '-show_entries',
-    'stream=codec_name,width,height:format=duration',
-    '-of',
-    'json',
-    file,
-  ];
-}
-
 /** Decodes every frame and discards it: any error output means the file is damaged. */
 export function verifyDecodeArgs(file: string): string[] {
   return ['-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0', '-f', 'null', '-'];

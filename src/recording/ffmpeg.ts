@@ -1,69 +1,46 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { probeArgs, verifyDecodeArgs } from './ffmpeg-args.js';
+import { Ffprobe } from '../platform/ffprobe.js';
+import type { ManagedProcess, ProcessSupervisor } from '../platform/processes.js';
+import { verifyDecodeArgs } from './ffmpeg-args.js';
 
-/** The one place the recording module runs ffmpeg and ffprobe. */
+/** Longest a one-shot ffmpeg or ffprobe of the recording module may run by default. */
+const RUN_TIMEOUT_MS = 120_000;
+
+/** ffmpeg and ffprobe as the recording module uses them, every process run by the supervisor. */
 export class Ffmpeg {
-  constructor(
-    readonly ffmpegPath = 'ffmpeg',
-    readonly ffprobePath = 'ffprobe',
-  ) {}
+  private readonly ffprobe: Ffprobe;
 
-  run(bin: 'ffmpeg' | 'ffprobe', args: string[], timeoutMs = 120_000) {
-    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(bin === 'ffmpeg' ? this.ffmpegPath : this.ffprobePath, args, {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => {
-        if (stderr.length < 64_000) stderr += d.toString();
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+  constructor(
+    private readonly processes: ProcessSupervisor,
+    readonly ffmpegPath = 'ffmpeg',
+    ffprobePath = 'ffprobe',
+  ) {
+    this.ffprobe = new Ffprobe(processes, ffprobePath);
+  }
+
+  /** Runs ffmpeg to completion; a run past its deadline is stopped. */
+  async run(args: string[], timeoutMs = RUN_TIMEOUT_MS): Promise<{ code: number | null; stderr: string }> {
+    const r = await this.processes.run('ffmpeg', this.ffmpegPath, args, { timeoutMs });
+    return { code: r.code, stderr: r.stderr };
   }
 
   /** Codec, size and duration of a file's first video stream; null when it has none or is unreadable. */
   async probe(
     file: string,
   ): Promise<{ codec: string; width: number; height: number; durationMs: number } | null> {
-    const r = await this.run('ffprobe', probeArgs(file));
-    if (r.code !== 0) return null;
-    try {
-      const j = JSON.parse(r.stdout) as {
-        streams?: { codec_name?: string; width?: number; height?: number }[];
-        format?: { duration?: string };
-      };
-      const s = j.streams?.[0];
-      const duration = Number(j.format?.duration);
-      if (!s?.codec_name || !Number.isFinite(duration) || duration <= 0) return null;
-      return {
-        codec: s.codec_name,
-        width: s.width ?? 0,
-        height: s.height ?? 0,
-        durationMs: Math.round(duration * 1000),
-      };
-    } catch {
-      return null;
-    }
+    const r = await this.ffprobe.firstVideo([file], { timeoutMs: RUN_TIMEOUT_MS });
+    const v = r.ok ? r.video : null;
+    if (!v?.codec || v.durationMs === null) return null;
+    return { codec: v.codec, width: v.width ?? 0, height: v.height ?? 0, durationMs: v.durationMs };
   }
 
   /** True when every frame decodes without a complaint. */
   async decodesCleanly(file: string): Promise<boolean> {
-    const r = await this.run('ffmpeg', verifyDecodeArgs(file));
+    const r = await this.run(verifyDecodeArgs(file));
     return r.code === 0 && r.stderr.trim() === '';
   }
 
-  /** A long-running ffmpeg whose stdout the caller streams (HLS segments, exports). */
-  stream(args: string[]): ChildProcess {
-    return spawn(this.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** A long-running ffmpeg whose stdout the caller streams (HLS segments, exports); stdin is open. */
+  stream(name: string, args: string[]): ManagedProcess {
+    return this.processes.spawn(name, this.ffmpegPath, args, { stdin: true });
   }
 }

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -55,9 +55,15 @@ export class LocalFootageStore implements FootageStore {
   async put(key: string, filePath: string): Promise<void> {
     const target = this.file(key);
     await mkdir(path.dirname(target), { recursive: true });
-    // Copy then rename, so a crash never leaves a half-written object under its final key.
+    // Linked (or copied) then renamed, so a crash never leaves a half-written object under its final
+    // key. A hard link costs nothing where the spool and the footage share a disk (the embedded
+    // default): the segment is written once, not copied; the spool's name is removed after indexing.
     const tmp = `${target}.partial-${process.pid}`;
-    await copyFile(filePath, tmp);
+    await rm(tmp, { force: true });
+    await link(filePath, tmp).catch(async (err: NodeJS.ErrnoException) => {
+      if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK'].includes(err.code ?? '')) throw err;
+      await copyFile(filePath, tmp);
+    });
     await rename(tmp, target);
   }
 

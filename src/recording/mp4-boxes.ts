@@ -66,3 +66,70 @@ export function initLength(boxes: Box[]): number {
   const first = boxes.find((b) => b.type === 'moof');
   return first ? first.offset : 0;
 }
+
+const CODEC_BY_SAMPLE_ENTRY: Record<string, string> = {
+  avc1: 'h264',
+  avc3: 'h264',
+  hvc1: 'hevc',
+  hev1: 'hevc',
+  mp4v: 'mpeg4',
+};
+
+/** Child boxes inside a box's payload (from `start` to `end` of `buf`). */
+function* children(
+  buf: Buffer,
+  start: number,
+  end: number,
+): Generator<{ type: string; start: number; end: number }> {
+  let at = start;
+  while (at + 8 <= end) {
+    const size = buf.readUInt32BE(at);
+    if (size < 8 || at + size > end) return;
+    yield { type: buf.toString('latin1', at + 4, at + 8), start: at + 8, end: at + size };
+    at += size;
+  }
+}
+
+/**
+ * Codec and picture size of the first video track, read from the segment's own `moov` (what a
+ * per-segment ffprobe would say, without starting a process); null when the file has none.
+ */
+export async function videoTrackInfo(
+  file: string,
+): Promise<{ codec: string; width: number; height: number } | null> {
+  const { boxes } = await topLevelBoxes(file);
+  const moov = boxes.find((b) => b.type === 'moov');
+  if (!moov || moov.size > 1 << 20) return null;
+  const fh = await open(file, 'r');
+  const buf = Buffer.alloc(moov.size);
+  try {
+    await fh.read(buf, 0, moov.size, moov.offset);
+  } finally {
+    await fh.close();
+  }
+  const path = ['trak', 'mdia', 'minf', 'stbl', 'stsd'];
+  const walk = (start: number, end: number, depth: number): ReturnType<typeof sampleEntry> => {
+    for (const box of children(buf, start, end)) {
+      if (box.type !== path[depth]) continue;
+      const found =
+        depth === path.length - 1 ? sampleEntry(box.start, box.end) : walk(box.start, box.end, depth + 1);
+      if (found) return found;
+    }
+    return null;
+  };
+  // stsd: version/flags (4) and entry count (4), then sample entries; a visual entry keeps its
+  // width and height 24 bytes into its payload.
+  const sampleEntry = (start: number, end: number) => {
+    for (const entry of children(buf, start + 8, end)) {
+      const codec = CODEC_BY_SAMPLE_ENTRY[entry.type];
+      if (codec && entry.start + 28 <= entry.end)
+        return {
+          codec,
+          width: buf.readUInt16BE(entry.start + 24),
+          height: buf.readUInt16BE(entry.start + 26),
+        };
+    }
+    return null;
+  };
+  return walk(8, moov.size, 0);
+}

@@ -1,10 +1,12 @@
-import type { Request, Response } from 'express';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Actor } from '../access/actor.js';
-import { siteScope } from '../access/scope.js';
+import type { Tenancy } from '../access/policy.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { CameraRepository } from '../ingest/camera-repository.js';
 import type { Db } from '../platform/db.js';
 import { invalidField, NotFoundError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import type { ManagedProcess } from '../platform/processes.js';
 import { concatScript, exportArgs, hlsSegmentArgs } from './ffmpeg-args.js';
 import type { Ffmpeg } from './ffmpeg.js';
 import type { ByteRange, FootageStore } from './footage-store.js';
@@ -28,20 +30,22 @@ export const recordingView = (r: SegmentRow): RecordingView => ({
   sha256: r.sha256,
 });
 
+/**
+ * Stored footage on its way to a client: status, headers and the body (null for none). The body
+ * fails with an error when its source does (ffmpeg exits non-zero); destroying it releases the
+ * source (the store's stream, or the ffmpeg producing it).
+ */
+export interface FootageReply {
+  status: number;
+  headers: Record<string, string>;
+  body: Readable | null;
+}
+
 /** Longest span one playlist or export covers. */
 const MAX_SPAN_MS = 24 * 3600_000;
 
-/**
- * Footage the actor may see: the camera's site in scope, and a confidential unit's footage only to
- * that unit's own users (never to platform viewers). Returns the SQL condition over `c` and `u`.
- */
-function footageScope(actor: Actor, n: number): { sql: string; params: unknown[] } {
-  const scope = siteScope(actor, 'c.site_id', 'c.unit_id', n);
-  return {
-    sql: `${scope.sql} AND (NOT u.confidential OR c.unit_id = $${n + scope.params.length})`,
-    params: [...scope.params, actor.unitId ?? ''],
-  };
-}
+/** A segment carries its camera's site and unit (copied when stored), so tenancy needs no camera join. */
+const FOOTAGE_COLUMNS = { site: 's.site_id', unit: 's.unit_id' };
 
 /** Parses one `bytes=` range against a size; null for no header, 'unsatisfiable' when out of bounds. */
 export function parseRange(header: string | undefined, size: number): ByteRange | null | 'unsatisfiable' {
@@ -73,25 +77,22 @@ export class Playback {
       audit: AuditLog;
       ffmpeg: Ffmpeg;
       log: Logger;
+      tenancy: Tenancy;
+      cameras: Pick<CameraRepository, 'placement'>;
     },
   ) {}
 
   /** The camera (deleted ones included: their footage stays) if the actor may see its footage. */
   private async camera(actor: Actor, cameraId: string): Promise<{ id: string; unit_id: string }> {
-    const scope = footageScope(actor, 2);
-    const [cam] = await this.d.db.query<{ id: string; unit_id: string }>(
-      `SELECT c.id, c.unit_id FROM cameras c JOIN units u ON u.id = c.unit_id WHERE c.id = $1 AND ${scope.sql}`,
-      [cameraId, ...scope.params],
-    );
-    if (!cam) throw new NotFoundError('camera');
-    return cam;
+    const cam = await this.d.cameras.placement(cameraId);
+    if (!cam || !(await this.d.tenancy.mayWatch(actor, cam))) throw new NotFoundError('camera');
+    return { id: cam.id, unit_id: cam.unitId };
   }
 
   async segment(actor: Actor, id: string): Promise<SegmentRow> {
-    const scope = footageScope(actor, 2);
+    const scope = await this.d.tenancy.footageScope(actor, FOOTAGE_COLUMNS, 2);
     const [row] = await this.d.db.query<SegmentRow>(
-      `SELECT s.* FROM segments s JOIN cameras c ON c.id = s.camera_id JOIN units u ON u.id = c.unit_id
-       WHERE s.id = $1 AND ${scope.sql}`,
+      `SELECT s.* FROM segments s WHERE s.id = $1 AND ${scope.sql}`,
       [id, ...scope.params],
     );
     if (!row) throw new NotFoundError('recording');
@@ -102,9 +103,9 @@ export class Playback {
     actor: Actor,
     q: { cameraId?: string; from?: Date; to?: Date; limit?: number },
   ): Promise<{ items: RecordingView[] }> {
-    const scope = footageScope(actor, 5);
+    const scope = await this.d.tenancy.footageScope(actor, FOOTAGE_COLUMNS, 5);
     const rows = await this.d.db.query<SegmentRow>(
-      `SELECT s.* FROM segments s JOIN cameras c ON c.id = s.camera_id JOIN units u ON u.id = c.unit_id
+      `SELECT s.* FROM segments s
        WHERE ($1::text IS NULL OR s.camera_id = $1) AND ($2::timestamptz IS NULL OR s.ended_at > $2)
          AND ($3::timestamptz IS NULL OR s.started_at < $3) AND ${scope.sql}
        ORDER BY s.started_at, s.id LIMIT $4`,
@@ -113,15 +114,12 @@ export class Playback {
     return { items: rows.map(recordingView) };
   }
 
-  /** Streams a stored segment, honouring one Range; audited once per playback (not per range). */
-  async content(actor: Actor, id: string, req: Request, res: Response): Promise<void> {
+  /** A stored segment, honouring one `Range` header; audited once per playback (not per range). */
+  async content(actor: Actor, id: string, rangeHeader: string | undefined): Promise<FootageReply> {
     const seg = await this.segment(actor, id);
-    const range = parseRange(req.headers.range, seg.bytes);
-    if (range === 'unsatisfiable') {
-      res.status(416).setHeader('Content-Range', `bytes */${seg.bytes}`);
-      res.end();
-      return;
-    }
+    const range = parseRange(rangeHeader, seg.bytes);
+    if (range === 'unsatisfiable')
+      return { status: 416, headers: { 'Content-Range': `bytes */${seg.bytes}` }, body: null };
     if (!range || range.start === 0) {
       await this.d.audit.record(actor, {
         action: 'recording.played',
@@ -131,18 +129,21 @@ export class Playback {
       });
     }
     const body = await this.d.store.get(seg.object_key, range ?? undefined);
-    res.setHeader('Content-Type', 'video/mp4');
-    res.setHeader('Accept-Ranges', 'bytes');
-    res.setHeader('ETag', `"${seg.sha256}"`);
-    if (range) {
-      res.status(206);
-      res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${seg.bytes}`);
-      res.setHeader('Content-Length', String(range.end! - range.start + 1));
-    } else {
-      res.status(200);
-      res.setHeader('Content-Length', String(seg.bytes));
-    }
-    await pipeToResponse(body, res);
+    const headers: Record<string, string> = {
+      'Content-Type': 'video/mp4',
+      'Accept-Ranges': 'bytes',
+      ETag: `"${seg.sha256}"`,
+    };
+    if (!range) return { status: 200, headers: { ...headers, 'Content-Length': String(seg.bytes) }, body };
+    return {
+      status: 206,
+      headers: {
+        ...headers,
+        'Content-Range': `bytes ${range.start}-${range.end}/${seg.bytes}`,
+        'Content-Length': String(range.end! - range.start + 1),
+      },
+      body,
+    };
   }
 
   private span(from: Date, to: Date): void {
@@ -166,7 +167,7 @@ export class Playback {
   }
 
   /** One segment as MPEG-TS shifted to `offset` seconds, for the HLS playlist. */
-  async hlsSegment(actor: Actor, id: string, offset: number, res: Response): Promise<void> {
+  async hlsSegment(actor: Actor, id: string, offset: number): Promise<FootageReply> {
     const seg = await this.segment(actor, id);
     await this.d.audit.record(actor, {
       action: 'recording.played',
@@ -175,14 +176,13 @@ export class Playback {
       details: { cameraId: seg.camera_id, format: 'hls' },
     });
     const url = await this.d.store.readUrl(seg.object_key, 600);
-    const child = this.d.ffmpeg.stream(hlsSegmentArgs(url, offset));
-    child.stdin!.end();
-    res.status(200).setHeader('Content-Type', 'video/mp2t');
-    await pipeProcess(child, res, this.d.log);
+    const proc = this.d.ffmpeg.stream('ffmpeg:hls', hlsSegmentArgs(url, offset));
+    proc.stdin.end();
+    return { status: 200, headers: { 'Content-Type': 'video/mp2t' }, body: processOutput(proc, this.d.log) };
   }
 
   /** One MP4 of [from, to) by stream copy, cut at keyframes, streamed as ffmpeg produces it. */
-  async export(actor: Actor, cameraId: string, from: Date, to: Date, res: Response): Promise<void> {
+  async export(actor: Actor, cameraId: string, from: Date, to: Date): Promise<FootageReply> {
     this.span(from, to);
     await this.camera(actor, cameraId);
     const segs = await this.d.index.range(cameraId, from, to);
@@ -210,16 +210,20 @@ export class Playback {
             : undefined,
       })),
     );
-    const child = this.d.ffmpeg.stream(exportArgs());
-    child.stdin!.on('error', () => undefined);
-    child.stdin!.end(concatScript(items));
+    const proc = this.d.ffmpeg.stream('ffmpeg:export', exportArgs());
+    proc.stdin.on('error', () => undefined);
+    proc.stdin.end(concatScript(items));
     const name = `${cameraId}_${from.toISOString().replace(/[:.]/g, '')}.mp4`;
-    res.status(200);
-    res.setHeader('Content-Type', 'video/mp4');
-    res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
-    res.setHeader('X-Recording-Segments', String(segs.length));
-    res.setHeader('X-Recording-Gaps', String(gaps.length));
-    await pipeProcess(child, res, this.d.log);
+    return {
+      status: 200,
+      headers: {
+        'Content-Type': 'video/mp4',
+        'Content-Disposition': `attachment; filename="${name}"`,
+        'X-Recording-Segments': String(segs.length),
+        'X-Recording-Gaps': String(gaps.length),
+      },
+      body: processOutput(proc, this.d.log),
+    };
   }
 }
 
@@ -249,38 +253,27 @@ export function hlsPlaylist(segs: SegmentRow[]): string {
   return lines.join('\n');
 }
 
-function pipeToResponse(
-  body: NodeJS.ReadableStream & { destroy?: () => void },
-  res: Response,
-): Promise<void> {
-  return new Promise((resolve) => {
-    res.on('close', () => {
-      body.destroy?.();
-      resolve();
-    });
-    body.on('error', () => res.destroy());
-    body.pipe(res);
+/**
+ * An ffmpeg's stdout as a body: it ends when ffmpeg exits cleanly and fails when ffmpeg exits
+ * non-zero; destroying it (the client went away) stops ffmpeg at once.
+ */
+function processOutput(proc: ManagedProcess, log: Logger): Readable {
+  const body = new PassThrough();
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < 4000) stderr += d.toString();
   });
-}
-
-function pipeProcess(child: ReturnType<Ffmpeg['stream']>, res: Response, log: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      if (stderr.length < 4000) stderr += d.toString();
-    });
-    res.on('close', () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    child.stdout!.pipe(res);
-    child.once('close', (code) => {
-      if (code !== 0 && code !== null) {
-        log.warn({ code, stderr: stderr.slice(0, 1000) }, 'ffmpeg for playback failed');
-        if (!res.headersSent)
-          res.status(500).json({ error: { code: 'internal', message: 'playback failed' } });
-        else res.destroy();
-      }
-      resolve();
-    });
+  proc.stdout.pipe(body, { end: false });
+  body.once('close', () => {
+    if (proc.running) void proc.stop(0);
   });
+  // 'close': exited and every pipe drained, so the body has all of ffmpeg's output.
+  void proc.closed.then(async () => {
+    const { code } = await proc.exited;
+    if (code !== 0 && code !== null) {
+      log.warn({ code, stderr: stderr.slice(0, 1000) }, 'ffmpeg for playback failed');
+      body.destroy(new Error('playback failed'));
+    } else body.end();
+  });
+  return body;
 }

@@ -4,9 +4,10 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db, Queryable } from '../platform/db.js';
 import { invalidField, NotFoundError } from '../platform/errors.js';
-import type { EventBus } from '../platform/event-bus.js';
+import type { EventPublisher } from '../platform/event-bus.js';
 import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
+import type { RecordingEvents } from './events.js';
 import type { FootageStore } from './footage-store.js';
 import type { SegmentRow } from './segment-index.js';
 
@@ -68,6 +69,8 @@ const RETENTION_LOCK = 5_118_203;
 /**
  * SQL conditions over a segment row `s` (params: $1 now, $2 margin minutes, $3 batch days).
  * One definition serves the sweep, pressure relief and protectionOf, so they cannot disagree.
+ * Batch sessions come from `batch_session_windows`, the view batches publishes for this (the
+ * sweep judges every segment in one statement, under the retention lock).
  */
 const sessionOverlaps = (sess: string) =>
   `${sess}.site_id = s.site_id AND ${sess}.starts_at - make_interval(mins => $2::int) < s.ended_at
@@ -75,10 +78,18 @@ const sessionOverlaps = (sess: string) =>
 const heldSql = `EXISTS (SELECT 1 FROM footage_holds h WHERE h.released_at IS NULL
    AND (h.camera_id IS NULL OR h.camera_id = s.camera_id)
    AND (h.from_at IS NULL OR h.from_at < s.ended_at) AND (h.to_at IS NULL OR h.to_at > s.started_at)
-   AND (h.batch_id IS NULL OR EXISTS (SELECT 1 FROM batch_sessions hb WHERE hb.batch_id = h.batch_id AND ${sessionOverlaps('hb')})))`;
-const batchLinkedSql = `EXISTS (SELECT 1 FROM batch_sessions bs WHERE ${sessionOverlaps('bs')}
-   AND (SELECT max(x.ends_at) FROM batch_sessions x WHERE x.batch_id = bs.batch_id) + make_interval(days => $3::int) > $1::timestamptz)`;
+   AND (h.batch_id IS NULL OR EXISTS (SELECT 1 FROM batch_session_windows hb WHERE hb.batch_id = h.batch_id AND ${sessionOverlaps('hb')})))`;
+const batchLinkedSql = `EXISTS (SELECT 1 FROM batch_session_windows bs WHERE ${sessionOverlaps('bs')}
+   AND bs.batch_ends_at + make_interval(days => $3::int) > $1::timestamptz)`;
 export const protectedSql = `(${heldSql} OR ${batchLinkedSql})`;
+
+/** Which owner's row a foreign-key violation says is missing. */
+function missingReference(err: unknown): 'batch' | 'camera' | null {
+  const e = err as { code?: string; constraint?: string; detail?: string; message?: string };
+  if (e?.code !== '23503') return null;
+  const where = `${e.constraint ?? ''} ${e.detail ?? ''} ${e.message ?? ''}`;
+  return where.includes('batch_id') ? 'batch' : where.includes('camera_id') ? 'camera' : null;
+}
 
 /** Retention of footage: expiry by policy, batch protection, holds, pressure relief. */
 export class Retention {
@@ -87,7 +98,7 @@ export class Retention {
     private readonly store: FootageStore,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
-    private readonly events: EventBus,
+    private readonly events: EventPublisher<RecordingEvents>,
     private readonly log: Logger,
     private readonly opts: RetentionOptions,
   ) {}
@@ -109,10 +120,9 @@ export class Retention {
          (SELECT array_agg(h.id) FROM footage_holds h WHERE h.released_at IS NULL
             AND (h.camera_id IS NULL OR h.camera_id = s.camera_id)
             AND (h.from_at IS NULL OR h.from_at < s.ended_at) AND (h.to_at IS NULL OR h.to_at > s.started_at)
-            AND (h.batch_id IS NULL OR EXISTS (SELECT 1 FROM batch_sessions hb WHERE hb.batch_id = h.batch_id AND ${sessionOverlaps('hb')}))) AS hold_ids,
-         (SELECT array_agg(DISTINCT bs.batch_id) FROM batch_sessions bs WHERE ${sessionOverlaps('bs')}) AS batch_ids,
-         (SELECT max(x.ends_at) FROM batch_sessions x WHERE x.batch_id IN
-            (SELECT bs.batch_id FROM batch_sessions bs WHERE ${sessionOverlaps('bs')})) AS batch_end
+            AND (h.batch_id IS NULL OR EXISTS (SELECT 1 FROM batch_session_windows hb WHERE hb.batch_id = h.batch_id AND ${sessionOverlaps('hb')}))) AS hold_ids,
+         (SELECT array_agg(DISTINCT bs.batch_id) FROM batch_session_windows bs WHERE ${sessionOverlaps('bs')}) AS batch_ids,
+         (SELECT max(bs.batch_ends_at) FROM batch_session_windows bs WHERE ${sessionOverlaps('bs')}) AS batch_end
        FROM segments s WHERE s.id = $4 AND $1::timestamptz IS NOT NULL AND $3::int IS NOT NULL`,
       [...this.params(now), segment.id],
     );
@@ -248,24 +258,28 @@ export class Retention {
     if (input.from && input.to && input.to <= input.from) throw invalidField('to', 'must be after from');
     const run = async (q: Queryable) => {
       await q.query('SELECT pg_advisory_xact_lock($1)', [RETENTION_LOCK]);
-      if (input.batchId && !(await q.query('SELECT 1 FROM batches WHERE id = $1', [input.batchId])).length)
-        throw invalidField('batchId', 'no such batch');
-      if (input.cameraId && !(await q.query('SELECT 1 FROM cameras WHERE id = $1', [input.cameraId])).length)
-        throw invalidField('cameraId', 'no such camera');
-      const [row] = await q.query<HoldRow>(
-        `INSERT INTO footage_holds (id, batch_id, camera_id, from_at, to_at, reason, created_by, created_at)
+      // The batch and the camera are checked by the table's foreign keys (their owners' rows).
+      const [row] = await q
+        .query<HoldRow>(
+          `INSERT INTO footage_holds (id, batch_id, camera_id, from_at, to_at, reason, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-        [
-          newId(),
-          input.batchId ?? null,
-          input.cameraId ?? null,
-          input.from ?? null,
-          input.to ?? null,
-          input.reason,
-          actor.userId === 'system' ? null : actor.userId,
-          this.clock.now(),
-        ],
-      );
+          [
+            newId(),
+            input.batchId ?? null,
+            input.cameraId ?? null,
+            input.from ?? null,
+            input.to ?? null,
+            input.reason,
+            actor.userId === 'system' ? null : actor.userId,
+            this.clock.now(),
+          ],
+        )
+        .catch((err: unknown) => {
+          const missing = missingReference(err);
+          if (missing === 'batch') throw invalidField('batchId', 'no such batch');
+          if (missing === 'camera') throw invalidField('cameraId', 'no such camera');
+          throw err;
+        });
       await this.audit.record(
         actor,
         {
@@ -306,13 +320,13 @@ export class Retention {
     );
   }
 
-  /** Cameras at sites with a batch session running now (± margin): their spool footage goes last. */
-  async camerasInActiveSessions(): Promise<Set<string>> {
-    const rows = await this.db.query<{ id: string }>(
-      `SELECT DISTINCT c.id FROM cameras c JOIN batch_sessions bs ON bs.site_id = c.site_id
+  /** Sites with a batch session running now (± margin): their cameras' spool footage goes last. */
+  async sitesInActiveSessions(): Promise<Set<string>> {
+    const rows = await this.db.query<{ site_id: string }>(
+      `SELECT DISTINCT bs.site_id FROM batch_session_windows bs
        WHERE bs.starts_at - make_interval(mins => $2::int) <= $1::timestamptz AND bs.ends_at + make_interval(mins => $2::int) >= $1::timestamptz`,
       [this.clock.now(), this.opts.batchMarginMinutes],
     );
-    return new Set(rows.map((r) => r.id));
+    return new Set(rows.map((r) => r.site_id));
   }
 }

@@ -20,6 +20,9 @@ export interface RecorderDeps {
   onReady(seg: ReadySegment): void;
 }
 
+/** Backup poll of a pull's segment list (the watch is what normally reports a closed segment). */
+const LIST_POLL_MS = 1500;
+
 /**
  * Follows one pull's segment list. The wall-clock time of the pull's timeline zero (the anchor) is
  * learnt when the first segment closes: ffmpeg writes the list line as the cutting keyframe arrives,
@@ -28,6 +31,8 @@ export interface RecorderDeps {
 class PullWatcher {
   anchorMs: number | null = null;
   private processed = 0;
+  /** Size of the list when last read. */
+  private listBytes = -1;
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
@@ -49,7 +54,8 @@ class PullWatcher {
     } catch (err) {
       this.d.log.warn({ err: (err as Error).message }, 'cannot watch spool; polling only');
     }
-    this.timer = setInterval(() => this.poke(), 500);
+    // The directory watch sees each list line at once; the poll only backs it up.
+    this.timer = setInterval(() => this.poke(), LIST_POLL_MS);
   }
 
   poke(): Promise<void> {
@@ -63,6 +69,12 @@ class PullWatcher {
   }
 
   private async process(seenAt: number | null): Promise<void> {
+    // The backup poll reads the list only when it has grown (a stat, not an open, read and close).
+    if (seenAt !== null) {
+      const size = await this.d.spool.listSize(this.camera.id, this.pullId);
+      if (size === this.listBytes) return;
+      this.listBytes = size;
+    }
     const entries = await this.d.spool.readList(this.camera.id, this.pullId);
     const fresh = entries.slice(this.processed);
     if (fresh.length === 0) return;

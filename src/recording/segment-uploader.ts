@@ -1,17 +1,17 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Histogram } from 'prom-client';
 import type { Clock } from '../platform/clock.js';
-import type { Db } from '../platform/db.js';
+import { sha256File } from '../platform/hashing.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Ffmpeg } from './ffmpeg.js';
 import type { FootageStore } from './footage-store.js';
+import { videoTrackInfo } from './mp4-boxes.js';
 import type { Retention } from './retention.js';
 import type { SegmentIndex } from './segment-index.js';
 import type { ReadySegment, Spool } from './spool.js';
+import type { CameraRepository } from '../ingest/camera-repository.js';
 
 /** `<unit>/<site>/<camera>/<yyyy>/<mm>/<dd>/<startMs>_<durationMs>.mp4`, dates in UTC. */
 export function objectKey(
@@ -26,16 +26,6 @@ export function objectKey(
   return `${unitId}/${siteId}/${cameraId}/${d.getUTCFullYear()}/${p2(d.getUTCMonth() + 1)}/${p2(d.getUTCDate())}/${startMs}_${durationMs}.mp4`;
 }
 
-export function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(file)
-      .on('data', (d) => h.update(d))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
-}
-
 /**
  * The `segment.store` job: moves a camera's ready spool segments, oldest first, into the footage
  * store and the index (hash, put, index, remove). Stops at the first failure so order and chain hold;
@@ -48,7 +38,8 @@ export class SegmentUploader {
 
   constructor(
     private readonly d: {
-      db: Db;
+      /** Answered by ingest: the camera's site and unit, for the object key and the index row. */
+      cameras: Pick<CameraRepository, 'placement'>;
       spool: Spool;
       store: FootageStore;
       index: SegmentIndex;
@@ -72,10 +63,7 @@ export class SegmentUploader {
 
   /** Uploads what the camera has ready; returns how many segments were stored. */
   async drain(cameraId: string, max = 500): Promise<number> {
-    const [cam] = await this.d.db.query<{ unit_id: string; site_id: string }>(
-      'SELECT unit_id, site_id FROM cameras WHERE id = $1',
-      [cameraId],
-    );
+    const cam = await this.d.cameras.placement(cameraId);
     if (!cam) {
       this.d.log.warn({ cameraId }, 'spool holds footage of an unknown camera; left in place');
       return 0;
@@ -85,7 +73,7 @@ export class SegmentUploader {
       const ready = await this.d.spool.ready(cameraId);
       if (ready.length === 0) break;
       for (const seg of ready.slice(0, max - stored)) {
-        await this.storeOne(cam.unit_id, cam.site_id, seg);
+        await this.storeOne(cam.unitId, cam.siteId, seg);
         stored++;
       }
     }
@@ -95,7 +83,7 @@ export class SegmentUploader {
   private async storeOne(unitId: string, siteId: string, seg: ReadySegment): Promise<void> {
     const key = objectKey(unitId, siteId, seg.cameraId, seg.startMs, seg.durationMs);
     const closedAt = (await stat(seg.path)).mtimeMs;
-    const sha256 = await sha256File(seg.path);
+    const { sha256 } = await sha256File(seg.path);
     const existing = await this.d.index.byKey(key);
     if (existing) {
       if (existing.sha256 === sha256) {
@@ -112,7 +100,7 @@ export class SegmentUploader {
       );
       return;
     }
-    const meta = await this.d.ffmpeg.probe(seg.path);
+    const meta = (await videoTrackInfo(seg.path).catch(() => null)) ?? (await this.d.ffmpeg.probe(seg.path));
     const startedAt = new Date(seg.startMs);
     const endedAt = new Date(seg.startMs + seg.durationMs);
     await this.d.store.put(key, seg.path, { sha256, retainUntil: this.d.retention.retainUntilFor(endedAt) });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -47,7 +48,27 @@ export function parseSegmentList(text: string): ListEntry[] {
  * `<pullId>.csv` list; closed segments are renamed into `ready/` with their wall-clock start.
  */
 export class Spool {
+  private idFile: Promise<string> | null = null;
+
   constructor(readonly root: string) {}
+
+  /**
+   * The spool's identity, made once and kept beside its files: the lane of its upload jobs, so only
+   * the process that has these files uploads them, however roles are spread over hosts.
+   */
+  id(): Promise<string> {
+    this.idFile ??= (async () => {
+      const file = path.join(this.root, 'spool.id');
+      const existing = (await readFile(file, 'utf8').catch(() => '')).trim();
+      if (/^[0-9a-f]{16}$/.test(existing)) return existing;
+      await mkdir(this.root, { recursive: true });
+      const id = randomBytes(8).toString('hex');
+      await writeFile(`${file}.tmp`, id);
+      await rename(`${file}.tmp`, file);
+      return id;
+    })();
+    return this.idFile;
+  }
 
   cameraDir(cameraId: string): string {
     if (!/^[A-Za-z0-9_-]+$/.test(cameraId)) throw new Error(`unsafe camera id ${cameraId}`);
@@ -109,6 +130,12 @@ export class Spool {
   async workingFiles(cameraId: string, pullId: number): Promise<string[]> {
     const names = await readdir(this.cameraDir(cameraId)).catch(() => [] as string[]);
     return names.filter((n) => n.startsWith(`${pullId}_`) && WORKING_NAME.test(n)).sort();
+  }
+
+  /** Bytes in a pull's segment list (0 before its first line). */
+  async listSize(cameraId: string, pullId: number): Promise<number> {
+    const st = await stat(path.join(this.cameraDir(cameraId), `${pullId}.csv`)).catch(() => null);
+    return st?.size ?? 0;
   }
 
   async readList(cameraId: string, pullId: number): Promise<ListEntry[]> {

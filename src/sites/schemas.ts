@@ -58,6 +58,9 @@ export const siteView = z.object({
   zones: z.array(zoneView),
 });
 
+/** Longest assessment session. */
+export const MAX_SESSION_HOURS = 24;
+
 export const sessionCreateBody = z
   .strictObject({
     siteId: id,
@@ -70,6 +73,19 @@ export const sessionCreateBody = z
     if (!(s.startsAt instanceof Date) || !(s.endsAt instanceof Date)) return;
     if (s.endsAt.getTime() <= s.startsAt.getTime()) {
       ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'must be after startsAt' });
+    }
+    // A session protects its site's footage for years: an unbounded one would protect all of it.
+    if (s.endsAt.getTime() - s.startsAt.getTime() > MAX_SESSION_HOURS * 3600_000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endsAt'],
+        message: `must be at most ${MAX_SESSION_HOURS} h after startsAt`,
+      });
+    }
+    for (const key of ['startsAt', 'endsAt'] as const) {
+      const year = s[key].getUTCFullYear();
+      if (year < 2000 || year >= 2100)
+        ctx.addIssue({ code: 'custom', path: [key], message: 'must be between the years 2000 and 2099' });
     }
   });
 

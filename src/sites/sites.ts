@@ -1,10 +1,11 @@
 import type { Actor } from '../access/actor.js';
-import { canWriteUnit, siteScope } from '../access/scope.js';
+import { canWriteUnit, type Tenancy } from '../access/policy.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Db, Queryable } from '../platform/db.js';
 import { ConflictError, ForbiddenError, invalidField, NotFoundError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { cursorCondition, toPage, type ListQuery, type Page } from '../platform/pagination.js';
+import { CoverageRepository } from './coverage-repository.js';
 import type { CoverageView, SiteCreate, SiteView } from './schemas.js';
 
 interface SiteRow {
@@ -23,12 +24,24 @@ interface ZoneRow {
 /** Cameras whose picture counts as coverage: online, not degraded below the picture floor. */
 export const HEALTHY_STATUSES = ['online'];
 
+/** Answered by ingest: the cameras among `ids` that are not removed, with their status. */
+export interface CameraStatusLookup {
+  conditions(ids: string[]): Promise<{ id: string; status: string }[]>;
+}
+
 /** Assessment sites (exam rooms, workshops) and their zones (work stations). */
 export class SiteService {
+  /** Which camera covers which zone (ingest changes a camera's zones through it). */
+  readonly assignments: CoverageRepository;
+
   constructor(
     private readonly db: Db,
     private readonly audit: AuditLog,
-  ) {}
+    private readonly tenancy: Tenancy,
+    private readonly cameras: CameraStatusLookup,
+  ) {
+    this.assignments = new CoverageRepository(db);
+  }
 
   async create(actor: Actor, input: SiteCreate): Promise<SiteView> {
     if (!canWriteUnit(actor, input.unitId)) {
@@ -94,7 +107,7 @@ export class SiteService {
 
   /** The site row if the actor may see it; 404 otherwise, also for other units' sites. */
   async getRow(actor: Actor, id: string): Promise<SiteRow> {
-    const scope = siteScope(actor, 'id', 'unit_id', 2);
+    const scope = await this.tenancy.siteScope(actor, 'id', 'unit_id', 2);
     const [row] = await this.db.query<SiteRow>(`SELECT * FROM sites WHERE id = $1 AND ${scope.sql}`, [
       id,
       ...scope.params,
@@ -109,7 +122,7 @@ export class SiteService {
   }
 
   async list(actor: Actor, q: ListQuery): Promise<Page<SiteView>> {
-    const scope = siteScope(actor, 'id', 'unit_id', 1);
+    const scope = await this.tenancy.siteScope(actor, 'id', 'unit_id', 1);
     const after = cursorCondition(q, 1 + scope.params.length);
     const rows = await this.db.query<SiteRow>(
       `SELECT * FROM sites WHERE ${scope.sql} AND ${after.sql} ORDER BY created_at, id LIMIT ${q.limit + 1}`,
@@ -124,30 +137,89 @@ export class SiteService {
 
   /** Each zone, the cameras assigned to it now, and whether at least one of them is healthy. */
   async coverage(siteId: string): Promise<CoverageView[]> {
-    const rows = await this.db.query<{ zone_id: string; camera_id: string | null; status: string | null }>(
-      `SELECT z.id AS zone_id, c.id AS camera_id, c.status
-       FROM zones z
-       LEFT JOIN camera_zones cz ON cz.zone_id = z.id AND cz.assigned_to IS NULL
-       LEFT JOIN cameras c ON c.id = cz.camera_id AND c.deleted_at IS NULL
-       WHERE z.site_id = $1 ORDER BY z.created_at, z.id, c.id`,
+    const zones = await this.db.query<{ id: string }>(
+      'SELECT id FROM zones WHERE site_id = $1 ORDER BY created_at, id',
       [siteId],
     );
-    const byZone = new Map<string, CoverageView>();
-    for (const r of rows) {
-      const entry = byZone.get(r.zone_id) ?? {
-        zoneId: r.zone_id,
-        covered: false,
-        cameraIds: [],
-        healthyCameraIds: [],
-      };
-      if (r.camera_id) {
-        entry.cameraIds.push(r.camera_id);
-        if (r.status && HEALTHY_STATUSES.includes(r.status)) entry.healthyCameraIds.push(r.camera_id);
-      }
-      entry.covered = entry.healthyCameraIds.length > 0;
-      byZone.set(r.zone_id, entry);
-    }
-    return [...byZone.values()];
+    const assigned = await this.assignments.currentCameras(zones.map((z) => z.id));
+    const status = new Map(
+      (await this.cameras.conditions([...new Set(assigned.map((a) => a.cameraId))])).map((c) => [
+        c.id,
+        c.status,
+      ]),
+    );
+    return zones.map((z) => {
+      const cameraIds = assigned
+        .filter((a) => a.zoneId === z.id && status.has(a.cameraId))
+        .map((a) => a.cameraId);
+      const healthyCameraIds = cameraIds.filter((id) => HEALTHY_STATUSES.includes(status.get(id)!));
+      return { zoneId: z.id, covered: healthyCameraIds.length > 0, cameraIds, healthyCameraIds };
+    });
+  }
+
+  /** Renames a site or changes its address. */
+  async update(
+    actor: Actor,
+    id: string,
+    change: { name?: string; address?: string | null },
+  ): Promise<SiteView> {
+    const site = await this.getRow(actor, id);
+    if (!canWriteUnit(actor, site.unit_id)) throw new ForbiddenError();
+    await this.db.transaction(async (tx) => {
+      await tx.query('UPDATE sites SET name = coalesce($2, name), address = $3 WHERE id = $1', [
+        site.id,
+        change.name ?? null,
+        change.address === undefined ? site.address : change.address,
+      ]);
+      await this.audit.record(
+        actor,
+        { action: 'site.update', subjectType: 'site', subjectId: site.id, details: { ...change } },
+        tx,
+      );
+    });
+    return this.load(this.db, site.id);
+  }
+
+  async renameZone(
+    actor: Actor,
+    siteId: string,
+    zoneId: string,
+    name: string,
+  ): Promise<{ id: string; siteId: string; name: string }> {
+    const site = await this.getRow(actor, siteId);
+    if (!canWriteUnit(actor, site.unit_id)) throw new ForbiddenError();
+    return this.db.transaction(async (tx) => {
+      const [zone] = await tx.query<{ id: string }>('SELECT id FROM zones WHERE id = $1 AND site_id = $2', [
+        zoneId,
+        site.id,
+      ]);
+      if (!zone) throw new NotFoundError('zone');
+      const [dup] = await tx.query('SELECT id FROM zones WHERE site_id = $1 AND name = $2 AND id <> $3', [
+        site.id,
+        name,
+        zone.id,
+      ]);
+      if (dup)
+        throw new ConflictError(`zone '${name}' exists on this site`, [
+          { path: 'name', message: 'is already used on this site' },
+        ]);
+      await tx.query('UPDATE zones SET name = $2 WHERE id = $1', [zone.id, name]);
+      await this.audit.record(
+        actor,
+        { action: 'zone.update', subjectType: 'zone', subjectId: zone.id, details: { name } },
+        tx,
+      );
+      return { id: zone.id, siteId: site.id, name };
+    });
+  }
+
+  /** The ids among `zoneIds` that are zones of the site. */
+  async zoneIdsOf(siteId: string, zoneIds: string[], q: Queryable = this.db): Promise<Set<string>> {
+    const found = await q.query<{ id: string }>('SELECT id FROM zones WHERE site_id = $1 AND id = ANY($2)', [
+      siteId,
+      zoneIds,
+    ]);
+    return new Set(found.map((z) => z.id));
   }
 
   private async load(q: Queryable, id: string): Promise<SiteView> {

@@ -1,5 +1,5 @@
 import type { Actor } from '../access/actor.js';
-import { requireRole, unitScope } from '../access/scope.js';
+import { requireRole, type Tenancy } from '../access/policy.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Db } from '../platform/db.js';
 import { ConflictError, NotFoundError } from '../platform/errors.js';
@@ -32,6 +32,7 @@ export class UnitService {
   constructor(
     private readonly db: Db,
     private readonly audit: AuditLog,
+    private readonly tenancy: Tenancy,
   ) {}
 
   async create(actor: Actor, input: UnitCreate): Promise<UnitView> {
@@ -57,7 +58,7 @@ export class UnitService {
   }
 
   async list(actor: Actor, q: ListQuery): Promise<Page<UnitView>> {
-    const scope = unitScope(actor, 'id', 1);
+    const scope = await this.tenancy.unitScope(actor, 'id', 1);
     const after = cursorCondition(q, 1 + scope.params.length);
     const rows = await this.db.query<UnitRow>(
       `SELECT * FROM units WHERE ${scope.sql} AND ${after.sql} ORDER BY created_at, id LIMIT ${q.limit + 1}`,
@@ -67,7 +68,7 @@ export class UnitService {
   }
 
   async get(actor: Actor, id: string): Promise<UnitView> {
-    const scope = unitScope(actor, 'id', 2);
+    const scope = await this.tenancy.unitScope(actor, 'id', 2);
     const [row] = await this.db.query<UnitRow>(`SELECT * FROM units WHERE id = $1 AND ${scope.sql}`, [
       id,
       ...scope.params,

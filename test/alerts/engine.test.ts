@@ -2,10 +2,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBody } from '../../src/alerts/webhooks.js';
+import type { FaultKind } from '../../src/ingest/camera-state.js';
+import type { ServiceFaultKind } from '../../src/recording/events.js';
 import { sql, startTestService, type TestService } from '../support/service.js';
 import { alerts, connectLive, makeUser, now, publish, runningSession, seedSite, waitFor } from './helpers.js';
 
-const CAMERA_FAULTS: [string, string][] = [
+const CAMERA_FAULTS: [FaultKind, string][] = [
   ['offline', 'camera_offline'],
   ['stalled', 'camera_stalled'],
   ['black', 'picture_black'],
@@ -16,7 +18,12 @@ const CAMERA_FAULTS: [string, string][] = [
   ['low_fps', 'camera_degraded'],
   ['clock_skew', 'clock_skew'],
 ];
-const SERVICE_FAULTS = ['storage_down', 'storage_full', 'upload_failing', 'spool_pressure'];
+const SERVICE_FAULTS: ServiceFaultKind[] = [
+  'storage_down',
+  'storage_full',
+  'upload_failing',
+  'spool_pressure',
+];
 
 describe('alert engine: rules, grace, flapping, severity, API', () => {
   let svc: TestService;
@@ -141,7 +148,7 @@ describe('alert engine: rules, grace, flapping, severity, API', () => {
 
   it('a blip shorter than the grace is on the timeline but raises no alert', async () => {
     const { admin, unit, site, camera } = await seedSite(svc, 'Blip');
-    const ref = { cameraId: camera.id, siteId: site.id, unitId: unit.id, kind: 'black' };
+    const ref = { cameraId: camera.id, siteId: site.id, unitId: unit.id, kind: 'black' as const };
     await publish(svc, 'camera.fault', { ...ref, active: true, at: now() });
     await new Promise((r) => setTimeout(r, 100));
     await publish(svc, 'camera.fault', { ...ref, active: false, at: now() });
@@ -158,11 +165,41 @@ describe('alert engine: rules, grace, flapping, severity, API', () => {
     expect(await alerts(admin, `&siteId=${site.id}`)).toEqual([]);
   });
 
+  it('keeps its lease and its pending alerts through a burst of events longer than the lease', async () => {
+    // Many cameras starting together queue far more events than the engine handles in one lease
+    // (LEASE_MS is 1 s here). The renewal must not wait behind them: a lost lease dropped every
+    // condition, and the alert of a camera that went dark during the burst never opened.
+    const { admin, unit, site, camera } = await seedSite(svc, 'Burst');
+    const noisy = await seedSite(svc, 'Burst noise');
+    const dark = { cameraId: camera.id, siteId: site.id, unitId: unit.id, kind: 'black' as const };
+    const noise = {
+      cameraId: noisy.camera.id,
+      siteId: noisy.site.id,
+      unitId: noisy.unit.id,
+      kind: 'frozen' as const,
+    };
+    const burst: Promise<void>[] = [];
+    for (let i = 0; i < 600; i++)
+      burst.push(publish(svc, 'camera.fault', { ...noise, active: i % 2 === 0, at: now() }));
+    await Promise.all(burst);
+    await publish(svc, 'camera.fault', { ...dark, active: true, at: now() });
+    const [opened] = await waitFor(
+      async () => {
+        const list = await alerts(admin, `&siteId=${site.id}&state=open`);
+        return list.length ? list : null;
+      },
+      30_000,
+      'the dark camera alert after the burst',
+    );
+    expect(opened).toMatchObject({ rule: 'picture_black', subject: { type: 'camera', id: camera.id } });
+    await publish(svc, 'camera.fault', { ...dark, active: false, at: now() });
+  });
+
   it('folds a camera flapping ten times into one alert with a count', async () => {
     const { admin, unit, site, camera } = await seedSite(svc, 'Flap');
     const live = await connectLive(svc.url, admin.token!);
     expect((await live.subscribe({ siteId: site.id })).ok).toBe(true);
-    const ref = { cameraId: camera.id, siteId: site.id, unitId: unit.id, kind: 'offline' };
+    const ref = { cameraId: camera.id, siteId: site.id, unitId: unit.id, kind: 'offline' as const };
     for (let i = 0; i < 10; i++) {
       await publish(svc, 'camera.fault', { ...ref, active: true, at: now() });
       await new Promise((r) => setTimeout(r, 40));
@@ -175,6 +212,8 @@ describe('alert engine: rules, grace, flapping, severity, API', () => {
     });
     expect(resolved).toHaveLength(1);
     expect(resolved[0]).toMatchObject({ rule: 'camera_offline', occurrences: 10 });
+    // The resolution is in the database a moment before its push reaches the client.
+    await waitFor(() => live.events.some((e) => e.name === 'alert.resolved'), 5000, 'the resolved push');
     expect(live.events.filter((e) => e.name === 'alert.opened')).toHaveLength(1);
     expect(live.events.filter((e) => e.name === 'alert.resolved')).toHaveLength(1);
     const timeline = await sql(svc.schema, 'SELECT alert_id FROM alert_timeline WHERE camera_id = $1', [
@@ -190,7 +229,7 @@ describe('alert engine: rules, grace, flapping, severity, API', () => {
     const other = await seedSite(svc, 'Other');
     const auditor = await makeUser(svc, 'auditor');
     const { batchId } = await runningSession(svc, operator, unit.id, site.id);
-    const ref = { cameraId: camera.id, siteId: site.id, unitId: unit.id, kind: 'covered' };
+    const ref = { cameraId: camera.id, siteId: site.id, unitId: unit.id, kind: 'covered' as const };
     await publish(svc, 'camera.fault', { ...ref, active: true, at: now() });
     const [alert] = await waitFor(async () => {
       const list = await alerts(operator, `&batchId=${batchId}`);

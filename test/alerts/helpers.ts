@@ -2,8 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
 import { systemActor } from '../../src/access/actor.js';
-import { liveOutputArgs } from '../../src/ingest/live-output.js';
-import type { DomainEvents, EventName } from '../../src/platform/event-bus.js';
+import type { DomainEvents, EventName } from '../../src/events.js';
 import { makeCreditCode, seedUnit, sql, type ApiClient, type TestService } from '../support/service.js';
 
 /** Polls until fn returns a truthy value or the deadline passes. */
@@ -153,13 +152,11 @@ export async function alerts(client: ApiClient, query = ''): Promise<any[]> {
 }
 
 /**
- * Pushes H.264 to the service's media server with the live output's own ffmpeg arguments: from an
+ * Pushes H.264 to the service's media server with the live relay's own ffmpeg output arguments: from an
  * RTSP camera (lab) directly, or from an ffmpeg test source through a pipe.
  */
 export function pushToMedia(svc: TestService, cameraId: string, rtspUrl?: string): ChildProcess[] {
-  const media = svc.services.mediaServer!;
-  const secret = (svc.services.liveOutput as unknown as { opts: { secret: string } }).opts.secret;
-  const output = liveOutputArgs(`rtmp://127.0.0.1:${media.info.rtmpPort}`, cameraId, secret, Date.now());
+  const output = svc.services.liveRelay!.publishArgs(cameraId);
   if (rtspUrl) {
     const pull = spawn('ffmpeg', ['-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', rtspUrl, ...output], {
       stdio: 'ignore',

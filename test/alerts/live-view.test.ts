@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLab, type Lab } from '../../lab/index.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { makeUser, pushToMedia, runningSession, seedSite, waitFor } from './helpers.js';
 
@@ -61,7 +62,7 @@ describe('live view: signed FLV URLs in front of node-media-server', () => {
   let procs: ChildProcess[] = [];
 
   beforeAll(async () => {
-    svc = await startTestService({ ROLES: 'api,ingest', LIVE_URL_TTL_SECONDS: '60' });
+    svc = await startTestService({ ROLES: 'api,ingest', LIVE_URL_TTL_SECONDS: '60', LIVE_IDLE_MS: '1000' });
   });
   afterAll(async () => {
     for (const p of procs) p.kill('SIGKILL');
@@ -85,7 +86,7 @@ describe('live view: signed FLV URLs in front of node-media-server', () => {
     expect(ok.status).toBe(200);
     expect(ok.body.subarray(0, 3).toString()).toBe('FLV');
     expect(ok.body.length).toBeGreaterThan(1000);
-    await waitFor(() => media.viewers(camera.id) === 0, 5000, 'the viewer to detach');
+    await waitFor(() => media.players(camera.id) === 0, 5000, 'the viewer to detach');
 
     const ws = await wsUpgrade(live.body.wsFlvUrl);
     expect(ws.status).toBe(101);
@@ -119,4 +120,44 @@ describe('live view: signed FLV URLs in front of node-media-server', () => {
     expect((await auditor.client.get(`/cameras/${camera.id}/live`)).status).toBe(403);
     expect((await operator.get(`/cameras/${camera.id}/live`)).status).toBe(200);
   });
+
+  it('relays a camera only while someone watches, without touching its supervised pull', async () => {
+    let lab: Lab | null = null;
+    try {
+      lab = await startLab({ cameras: 1, mode: 'live', width: 320, height: 240, fps: 15 });
+      const { site, admin } = await seedSite(svc, 'On demand');
+      const cam = await admin.post('/cameras', {
+        siteId: site.id,
+        name: 'Door',
+        rtspUrl: lab.cameras[0]!.rtsp.main,
+      });
+      expect(cam.status, JSON.stringify(cam.body)).toBe(201);
+      const id: string = cam.body.id;
+      const up = async () => ['online', 'degraded'].includes((await admin.get(`/cameras/${id}`)).body.status);
+      await waitFor(up, 30_000, 'the camera to be supervised');
+      const media = svc.services.mediaServer!;
+      const relay = svc.services.liveRelay!;
+      const reconnects = svc.ingest!.supervisor(id)!.health().reconnects;
+      expect(media.isPublishing(id)).toBe(false);
+      expect(relay.active()).toEqual([]);
+
+      const live = await admin.get(`/cameras/${id}/live`);
+      const played = await readMedia(live.body.flvUrl, 20_000);
+      expect(played.status).toBe(200);
+      expect(played.body.subarray(0, 3).toString()).toBe('FLV');
+      // Past the FLV header and metadata: video tags (type 9) from the camera.
+      expect(played.body.length).toBeGreaterThanOrEqual(20_000);
+      expect(played.body.includes(Buffer.from([9]), 13)).toBe(true);
+
+      await waitFor(
+        () => relay.active().length === 0 && !media.isPublishing(id),
+        15_000,
+        'the relay to stop',
+      );
+      expect(svc.ingest!.supervisor(id)!.health().reconnects).toBe(reconnects);
+      expect(await up()).toBe(true);
+    } finally {
+      await lab?.stop();
+    }
+  }, 90_000);
 });

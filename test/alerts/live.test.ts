@@ -107,7 +107,7 @@ describe('live push over socket.io: tenancy, replay, several API processes', () 
       cameraId: s.camera.id,
       siteId: s.site.id,
       unitId: s.unit.id,
-      kind: 'black',
+      kind: 'black' as const,
       active,
       at: now(),
     });

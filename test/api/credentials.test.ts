@@ -8,6 +8,7 @@ import { loadConfig } from '../../config/schema.js';
 import { startService, type RunningService } from '../../src/app.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { SecretBox } from '../../src/platform/secret-box.js';
+import { REGISTRY_ENV } from './fixtures.js';
 import {
   ApiClient,
   dropSchema,
@@ -44,8 +45,7 @@ describe('credentials', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       ADMIN_PASSWORD: 'admin-password-1',
       LOG_LEVEL: 'trace',
-      ROLES: 'api',
-      PROBE_ON_REGISTER: 'false',
+      ...REGISTRY_ENV,
     });
     const sink = new Writable({
       write(chunk, _enc, done) {

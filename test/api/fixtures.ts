@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import type { Role } from '../../src/access/actor.js';
+import { DEFAULT_CAMERA_NETWORKS } from '../../src/ingest/camera-address.js';
 import { sql, type ApiClient, type ApiResponse, type TestService } from '../support/service.js';
 
 /** Asserts the API's error shape: status, code, and (when given) the field named in details. */
@@ -56,7 +57,7 @@ export function batchBody(unitId: string, siteId: string, extra: Record<string, 
   };
 }
 
-/** Assigns a supervisor to every session of a batch directly (dispatch is another issue's job). */
+/** Assigns a supervisor to every session of a batch directly, so tests need no dispatch draw. */
 export async function assignSupervisor(svc: TestService, batchId: string, userId: string): Promise<void> {
   await sql(
     svc.schema,
@@ -89,8 +90,13 @@ export async function registryCounts(svc: TestService): Promise<Record<string, n
 
 /**
  * These suites test the registry API: only the api role runs (no camera pulls changing statuses or
- * writing audit rows underneath), and cameras at documentation addresses are stored unprobed.
+ * writing audit rows underneath), and cameras at documentation addresses (192.0.2.0/24, allowed as a
+ * camera network here) are stored unprobed.
  */
-export const REGISTRY_ENV = { ROLES: 'api', PROBE_ON_REGISTER: 'false' };
+export const REGISTRY_ENV = {
+  ROLES: 'api',
+  PROBE_ON_REGISTER: 'false',
+  CAMERA_NETWORKS: `${DEFAULT_CAMERA_NETWORKS.join(',')},192.0.2.0/24`,
+};
 
 export const UUID_NOT_THERE = '00000000-0000-4000-8000-000000000000';

@@ -17,7 +17,13 @@ describe('registry API', () => {
   let seeded: Awaited<ReturnType<typeof seedUnit>>;
 
   beforeAll(async () => {
-    svc = await startTestService({ ...REGISTRY_ENV, LOGIN_MAX_FAILURES: '3', LOGIN_BLOCK_SECONDS: '60' });
+    svc = await startTestService({
+      ...REGISTRY_ENV,
+      LOGIN_MAX_FAILURES: '3',
+      LOGIN_BLOCK_SECONDS: '60',
+      // The test client stands in for a reverse proxy, so its X-Forwarded-For names the client.
+      TRUSTED_PROXIES: '127.0.0.1',
+    });
     admin = await svc.admin();
     seeded = await seedUnit(svc, 'Registry');
   });
@@ -71,7 +77,7 @@ describe('registry API', () => {
       expect((await from('10.2.0.2', 'user-password-1')).status).toBe(200);
     });
 
-    it('stops guessing one account from many addresses with a looser per-account limit', async () => {
+    it('slows guessing one account from many addresses with a looser per-account limit', async () => {
       const { username } = await makeUser(svc, 'auditor');
       const from = (address: string, password: string) =>
         svc.api.request('POST', '/auth/login', { username, password }, { 'x-forwarded-for': address });
@@ -111,7 +117,7 @@ describe('registry API', () => {
     it('creates users of every role; the password is never returned', async () => {
       for (const role of ['admin', 'auditor', 'supervisor'] as const) {
         const r = await admin.post('/users', { username: `new_${role}`, password: 'long-password', role });
-        expect(r.status).toBe(201);
+        expect(r.status, JSON.stringify(r.body)).toBe(201);
         expect(r.body).toMatchObject({ username: `new_${role}`, role });
         expect(JSON.stringify(r.body)).not.toContain('long-password');
       }

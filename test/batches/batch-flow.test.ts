@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
-import { verifyArchive } from '../../src/recording/batch-archive.js';
+import { verifyArchive } from '../../src/batches/archive.js';
 import { protectedSql } from '../../src/recording/retention.js';
 import { seedUnit, sql, startTestService, type ApiClient, type TestService } from '../support/service.js';
 import { recordFootage, SegmentFactory, waitFor, type InsertedSegment } from './footage.js';
@@ -153,6 +153,16 @@ describe('assessment batch: footage, report, verify, export, lifecycle', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(seen).toHaveLength(2);
     off();
+  });
+
+  it('does not call the segment still being written a gap while the session runs', async () => {
+    // Camera B's footage ends at 90 s; at 99 s that is within the last segment and its upload.
+    clock.set(at(99));
+    const r = await operator.get(`/batches/${batchId}/recordings`);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const b = r.body.cameras.find((c: any) => c.cameraId === cams.b.id);
+    expect(b.segments.length).toBeGreaterThan(0);
+    expect(b.gaps).toEqual([]);
   });
 
   it('lists footage per session and camera with gaps and reasons, removed cameras included', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drawSupervisors } from '../../src/sites/dispatch.js';
+import { drawSupervisors } from '../../src/batches/dispatch.js';
 import { makeUser } from '../api/fixtures.js';
 import {
   makeCreditCode,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from '../../lab/index.js';
-import { verifyArchive } from '../../src/recording/batch-archive.js';
+import { verifyArchive } from '../../src/batches/archive.js';
 import { seedUnit, sql, startTestService, type ApiClient, type TestService } from '../support/service.js';
 import { TestPull } from '../recording/support.js';
 import { waitFor } from './footage.js';

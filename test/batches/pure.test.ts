@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { concatArgs, concatList } from '../../src/recording/batch-concat.js';
-import { bridge, unexplainedGaps } from '../../src/recording/batch-footage.js';
-import { intersect, measure, subtract, union } from '../../src/recording/batch-spans.js';
-import { chainProblems } from '../../src/recording/batch-verify.js';
-import { escapeHtml } from '../../src/sites/batch-report.js';
-import { SeededRandom } from '../../src/sites/random.js';
-import { drawSpotChecks } from '../../src/sites/spot-checks.js';
+import { concatArgs, concatList } from '../../src/batches/concat.js';
+import { bridge, unexplainedGaps } from '../../src/batches/footage.js';
+import { intersect, measure, subtract, union } from '../../src/batches/spans.js';
+import { chainProblems } from '../../src/batches/verify.js';
+import { escapeHtml } from '../../src/batches/report.js';
+import { SeededRandom } from '../../src/batches/random.js';
+import { drawSpotChecks } from '../../src/batches/spot-checks.js';
 
 describe('span arithmetic', () => {
   it('unions, subtracts, intersects and measures', () => {

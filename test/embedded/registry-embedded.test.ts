@@ -75,7 +75,7 @@ describe('registry on the embedded database', () => {
     const cam = await admin.post('/cameras', {
       siteId,
       name: 'Cam',
-      rtspUrl: 'rtsp://u:embedded-secret@192.0.2.5/s',
+      rtspUrl: 'rtsp://u:embedded-secret@10.0.2.5/s',
     });
     expect(cam.status).toBe(201);
     cameraId = cam.body.id;

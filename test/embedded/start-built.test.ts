@@ -1,12 +1,12 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/platform/redis.js';
+import { freePort } from '../../src/platform/ports.js';
+import { ensureBuilt } from '../system/build.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -22,7 +22,8 @@ describe('the built service on embedded defaults', () => {
   let stderr = '';
 
   beforeAll(async () => {
-    await promisify(execFile)('npm', ['run', 'build'], { cwd: root, timeout: 180_000 });
+    // `npm run build`, shared with the system tests: one build at a time, none when dist/ is current.
+    await ensureBuilt();
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'ess-start-'));
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;

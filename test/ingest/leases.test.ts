@@ -41,21 +41,20 @@ async function startIngest(): Promise<ChildProcess> {
   return proc;
 }
 
-/** Pulls running now, per camera path (e.g. /cam1/main), over all processes of the machine. */
+/** Supervised pulls running now, per camera id (from the spool path of its recording output), over all processes. */
 function pullsByCamera(): Map<string, number> {
   const out = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
   const counts = new Map<string, number>();
   for (const line of out.split('\n')) {
     if (!line.includes('framecrc')) continue;
-    const m = /rtsp:\/\/\S*?:(\d+)\/(cam\d+)\/main/.exec(line);
-    if (m && lab.cameras.some((c) => c.rtsp.main.includes(`:${m[1]}/${m[2]}/`)))
-      counts.set(m[2]!, (counts.get(m[2]!) ?? 0) + 1);
+    const m = /\/spool\/([0-9a-f-]{36})\//.exec(line);
+    if (m && cameraIds.includes(m[1]!)) counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + 1);
   }
   return counts;
 }
 
 const holders = async () =>
-  Promise.all(cameraIds.map((id) => redis.get(`ess:${svc.schema}:lease:camera:${id}`)));
+  Promise.all(cameraIds.map((id) => redis.get(svc.services.keys.key('lease', 'camera', id))));
 
 beforeAll(async () => {
   lab = await startLab({ cameras: 3, mode: 'scale', width: 320, height: 180 });
@@ -64,7 +63,7 @@ beforeAll(async () => {
   const { operator, site } = await seedUnit(svc);
   for (const cam of lab.cameras) {
     const r = await operator.post('/cameras', { siteId: site.id, name: cam.name, rtspUrl: cam.rtsp.main });
-    expect(r.status).toBe(201);
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
     cameraIds.push(r.body.id);
   }
 }, 90_000);

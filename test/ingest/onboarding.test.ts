@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from '../../lab/index.js';
-import { freePort } from '../../src/platform/redis.js';
+import { freePort } from '../../src/platform/ports.js';
 import { seedUnit, sql, startTestService, type ApiClient, type TestService } from '../support/service.js';
 import { rewritingProxy, silentServer } from './helpers.js';
 
@@ -33,7 +33,7 @@ describe('onboarding against the camera lab', () => {
       name: 'Room A east',
       onvif: { host: cam.onvif.host, port: cam.onvif.port, username: cam.username, password: cam.password },
     });
-    expect(r.status).toBe(201);
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
     expect(r.body.source).toBe('onvif');
     expect(r.body.streams).toEqual([
       { profile: 'main', rtspUrl: cam.rtspNoAuth.main, codec: 'h264', width: 320, height: 180, fps: 15 },
@@ -53,7 +53,7 @@ describe('onboarding against the camera lab', () => {
   it('registers a camera by RTSP address after probing it', async () => {
     const cam = lab.cameras[0]!;
     const r = await op.post('/cameras', { siteId, name: 'Room B', rtspUrl: cam.rtsp.main });
-    expect(r.status).toBe(201);
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
     expect(r.body.rtspUrl).toBe(cam.rtspNoAuth.main);
     expect(r.body.streams[0]).toMatchObject({ codec: 'h264', width: 320, height: 180 });
   });

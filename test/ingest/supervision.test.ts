@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab, type LabFaultKind } from '../../lab/index.js';
-import type { DomainEvents } from '../../src/platform/event-bus.js';
-import { seedUnit, startTestService, type ApiClient, type TestService } from '../support/service.js';
+import type { DomainEvents } from '../../src/events.js';
+import { seedUnit, sql, startTestService, type ApiClient, type TestService } from '../support/service.js';
 import { waitFor } from './helpers.js';
 
 let lab: Lab;
@@ -33,7 +33,7 @@ beforeAll(async () => {
     name: 'Room A',
     onvif: { host: cam.onvif.host, port: cam.onvif.port, username: cam.username, password: cam.password },
   });
-  expect(r.status).toBe(201);
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
   cameraId = r.body.id;
 }, 60_000);
 
@@ -98,18 +98,22 @@ describe('stream supervision against the lab', () => {
       const since = faults.length;
       const injectedAt = Date.now();
       await lab.inject(lab.cameras[0]!.id, labKind);
-      const raised = await waitFor(
-        () => faults.slice(since).find((f) => f.kind === kind && f.active),
-        limitMs + 5000,
-        `${kind} raised`,
-        50,
-      );
-      const latency = Date.parse(raised!.at) - injectedAt;
-      console.log(`${kind}: detected after ${latency} ms`);
-      expect(latency).toBeLessThanOrEqual(limitMs);
-      const c = await camera();
-      expect(['degraded', 'offline']).toContain(c.status);
-      await lab.clear(lab.cameras[0]!.id, labKind);
+      try {
+        const raised = await waitFor(
+          () => faults.slice(since).find((f) => f.kind === kind && f.active),
+          limitMs + 5000,
+          `${kind} raised`,
+          50,
+        );
+        const latency = Date.parse(raised!.at) - injectedAt;
+        console.log(`${kind}: detected after ${latency} ms`);
+        expect(latency).toBeLessThanOrEqual(limitMs);
+        const c = await camera();
+        expect(['degraded', 'offline']).toContain(c.status);
+      } finally {
+        // Cleared whatever happened above, so one failure does not leave the next cases a broken camera.
+        await lab.clear(lab.cameras[0]!.id, labKind);
+      }
       await waitFor(
         () => faults.slice(since).find((f) => f.kind === kind && !f.active),
         20_000,
@@ -118,6 +122,26 @@ describe('stream supervision against the lab', () => {
       await waitHealthy(20_000, 'healthy after clearing');
     }, 60_000);
   }
+
+  it('repairs a status the database lost within one health write', async () => {
+    // Under load a status write can fail (pool exhausted); the periodic health write carries the
+    // supervisor's current status too. Here the stored status is made wrong behind the service's back.
+    await waitFor(healthy, 20_000, 'healthy');
+    await sql(
+      svc.schema,
+      `UPDATE cameras SET status = 'offline', status_reason = 'lost write' WHERE id = $1`,
+      [cameraId],
+    );
+    const repaired = await waitFor(
+      async () => {
+        const c = await camera();
+        return c.status === 'online' && c.statusReason === null ? c : null;
+      },
+      5000,
+      'the status written again',
+    );
+    expect(repaired.status).toBe('online');
+  });
 
   it('names the reason when the camera refuses the credentials on reconnect', async () => {
     const id = lab.cameras[0]!.id;

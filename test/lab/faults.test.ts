@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab, type LabCamera } from '../../lab/index.js';
 import { camCall, connectCam } from '../../lab/onvif-client.js';
@@ -141,6 +142,18 @@ describe('stream faults', () => {
     expect(c.profiles).toHaveLength(2);
     await lab.clear(cam.id, 'offline');
     expect((await probe(cam.rtsp.main)).width).toBe(640);
+  });
+
+  it('offline: back on its own port once that is free, even if something took it meanwhile', async () => {
+    const port = Number(new URL(cam.rtsp.main).port);
+    await lab.inject(cam.id, 'offline');
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+    await lab.clear(cam.id, 'offline');
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    await waitFor(async () => ((await probe(cam.rtsp.main, 'tcp', 4000)).width === 640 ? true : undefined), {
+      what: 'camera back on its port',
+    });
   });
 
   it('reboot: RTSP and ONVIF down for the duration, then back on the same addresses', async () => {

@@ -81,7 +81,7 @@ describe('continuous recording of a lab camera', () => {
     expect(segments.length).toBeGreaterThanOrEqual(12);
     const root = path.join(svc.config.DATA_DIR, 'footage');
     let prev: string | null = null;
-    for (const s of segments) {
+    for (const [i, s] of segments.entries()) {
       const file = path.join(root, s.object_key);
       const bytes = await readFile(file);
       expect(bytes.length).toBe(Number(s.bytes));
@@ -91,7 +91,10 @@ describe('continuous recording of a lab camera', () => {
       expect(s.codec).toBe('h264');
       expect(s.width).toBe(320);
       const dur = s.ended_at.getTime() - s.started_at.getTime();
-      expect(dur).toBeGreaterThan(500);
+      // The last segment before the pull stopped (camera lost, or the test's stop) may be cut short.
+      const next = segments[i + 1];
+      const endsRun = !next || next.started_at.getTime() - s.ended_at.getTime() > 500;
+      if (!endsRun) expect(dur).toBeGreaterThan(500);
       expect(dur).toBeLessThan(6000);
     }
     // Spot-check with ffprobe that objects decode as video.

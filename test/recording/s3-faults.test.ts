@@ -6,7 +6,7 @@ import path from 'node:path';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from '../../lab/index.js';
-import { freePort } from '../../src/platform/redis.js';
+import { freePort } from '../../src/platform/ports.js';
 import type { GapRow, SegmentRow } from '../../src/recording/segment-index.js';
 import { seedUnit, sql, startTestService, type TestService } from '../support/service.js';
 import { TestPull, waitFor } from './support.js';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../config/schema.js';
 import { startService, type RunningService } from '../../src/app.js';
@@ -40,6 +41,12 @@ export async function startTestService(
     REDIS_URL: 'redis://127.0.0.1:6379',
     ADMIN_PASSWORD,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Registering a lab camera reads it over ONVIF and ffprobe under deadlines. Registrations failed
+    // with 422 in full runs: mostly a fresh lab server leaving its first client unanswered (the lab
+    // now reads each stream once before handing it out), and the deadlines are generous for two busy
+    // cores. Tests of the deadlines themselves set their own.
+    ONVIF_TIMEOUT_MS: '15000',
+    PROBE_TIMEOUT_MS: '20000',
     ...env,
   });
   const running = await startService(config, { log: createLogger(config.LOG_LEVEL), clock: opts.clock });
@@ -47,6 +54,7 @@ export async function startTestService(
   let adminClient: ApiClient | null = null;
   const stop = async () => {
     await running.close();
+    await dropRedisKeys(running.services.keys.key('*'));
     await dropSchema(schema);
     await rm(dataDir, { recursive: true, force: true });
   };
@@ -59,6 +67,18 @@ export async function startTestService(
     admin: async () => (adminClient ??= await new ApiClient(url).login('admin', ADMIN_PASSWORD)),
     stop,
   };
+}
+
+/** Every Redis key of a test deployment, so test runs do not pile up keys in the shared Redis. */
+export async function dropRedisKeys(pattern: string): Promise<void> {
+  const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    for await (const keys of redis.scanStream({ match: pattern, count: 500 }) as AsyncIterable<string[]>)
+      if (keys.length) await redis.unlink(...keys);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export async function dropSchema(schema: string): Promise<void> {

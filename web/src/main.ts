@@ -1,256 +1,209 @@
-import { io, type Socket } from 'socket.io-client';
-import { Api, ApiError, type Alert, type Session, type User } from './api.js';
-import { LivePlayer } from './player.js';
+import { Api, ApiError, type Role, type User } from './api.js';
+import { clear, h } from './dom.js';
+import {
+  browserTimeZone,
+  LOCALES,
+  locale,
+  setLocale,
+  setTimeZone,
+  t,
+  timeZoneChoice,
+  TIME_ZONES,
+  type Locale,
+  type MessageKey,
+  type TimeZoneChoice,
+} from './i18n.js';
+import { Router, type RouteDef } from './router.js';
+import { errorText, type PageContext } from './ui.js';
 import './style.css';
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+interface NavItem {
+  path: string;
+  label: MessageKey;
+  roles: Role[];
+}
 
-const RULE_NAMES: Record<string, string> = {
-  camera_offline: 'Camera offline',
-  camera_stalled: 'Stream stalled',
-  camera_degraded: 'Picture below floor',
-  picture_black: 'Black picture',
-  picture_frozen: 'Frozen picture',
-  picture_blurred: 'Blurred picture',
-  picture_covered: 'Camera covered',
-  picture_moved: 'Camera moved',
-  clock_skew: 'Camera clock wrong',
-  zone_not_covered: 'Zone not covered',
-  storage_down: 'Storage down',
-  storage_full: 'Storage full',
-  upload_failing: 'Upload failing',
-  spool_pressure: 'Spool under pressure',
-  session_not_ready: 'Session not ready',
+const NAV: NavItem[] = [
+  { path: '/health', label: 'nav.health', roles: ['admin'] },
+  { path: '/sites', label: 'nav.sites', roles: ['unit_operator', 'admin'] },
+  { path: '/batches', label: 'nav.batches', roles: ['unit_operator', 'admin'] },
+  { path: '/wall', label: 'nav.wall', roles: ['supervisor', 'admin'] },
+  { path: '/review', label: 'nav.audit.batches', roles: ['auditor', 'admin'] },
+  { path: '/units', label: 'nav.units', roles: ['admin'] },
+  { path: '/users', label: 'nav.users', roles: ['admin'] },
+  { path: '/dispatch', label: 'nav.dispatch', roles: ['admin'] },
+  { path: '/audit-log', label: 'nav.auditLog', roles: ['auditor', 'admin'] },
+];
+
+const HOME: Record<Role, string> = {
+  unit_operator: '/sites',
+  supervisor: '/wall',
+  auditor: '/review',
+  admin: '/health',
 };
 
-interface LiveEvent {
-  seq: number;
-  alert?: Alert;
-  cameraId?: string;
-  status?: string;
+function settings(onChange: () => void): HTMLElement {
+  const lang = h(
+    'select',
+    { name: 'locale', 'aria-label': t('app.language') },
+    ...LOCALES.map((l) => h('option', { value: l, selected: l === locale() }, t(`locale.${l}`))),
+  );
+  lang.onchange = () => {
+    setLocale(lang.value as Locale);
+    onChange();
+  };
+  const tzLabel = (z: TimeZoneChoice) =>
+    z === 'Asia/Shanghai'
+      ? t('tz.shanghai')
+      : z === 'UTC'
+        ? t('tz.utc')
+        : t('tz.browser', { tz: browserTimeZone() });
+  const tz = h(
+    'select',
+    { name: 'timezone', 'aria-label': t('app.timezone') },
+    ...TIME_ZONES.map((z) => h('option', { value: z, selected: z === timeZoneChoice() }, tzLabel(z))),
+  );
+  tz.onchange = () => {
+    setTimeZone(tz.value as TimeZoneChoice);
+    onChange();
+  };
+  return h('div', { class: 'settings' }, lang, tz);
 }
 
-/** The supervisor's screen: the wall of assigned sites, the live alert feed, the session clock. */
-class SupervisorPage {
-  private readonly alerts = new Map<string, Alert>();
-  private readonly players: LivePlayer[] = [];
-  private readonly cameraNames = new Map<string, string>();
-  private socket: Socket | null = null;
-  private lastSeq = 0;
-  private sessions: Session[] = [];
-  private siteIds: string[] = [];
-  private clockTimer = 0;
-
-  constructor(
-    private readonly api: Api,
-    private readonly user: User,
-  ) {}
-
-  async start(): Promise<void> {
-    $('login').hidden = true;
-    $('app').hidden = false;
-    $('who').textContent = `${this.user.username} (${this.user.role})`;
-    const batches = (await this.api.batches()).items;
-    this.sessions = batches
-      .flatMap((b) => b.sessions)
-      .filter((s) => this.user.role !== 'supervisor' || s.supervisorIds.includes(this.user.id))
-      .filter((s) => new Date(s.endsAt).getTime() > Date.now())
-      .sort((a, b) => a.startsAt.localeCompare(b.startsAt));
-    this.siteIds = [...new Set(this.sessions.map((s) => s.siteId))];
-    await this.buildWall();
-    for (const siteId of this.siteIds)
-      for (const a of (await this.api.alerts(siteId)).items) this.alerts.set(a.id, a);
-    this.renderAlerts();
-    this.connect();
-    this.clockTimer = window.setInterval(() => this.renderClock(), 1000);
-    this.renderClock();
-  }
-
-  private async buildWall(): Promise<void> {
-    const wall = $('wall');
-    wall.replaceChildren();
-    if (this.siteIds.length === 0) wall.textContent = 'No assigned sessions.';
-    for (const siteId of this.siteIds) {
-      const site = await this.api.site(siteId);
-      const title = document.createElement('h3');
-      title.className = 'site-title';
-      title.textContent = site.name;
-      wall.append(title);
-      const zoneName = new Map(site.zones.map((z) => [z.id, z.name]));
-      const cameraIds = [...new Set(site.coverage.flatMap((c) => c.cameraIds))];
-      for (const id of cameraIds) {
-        const cam = await this.api.camera(id);
-        this.cameraNames.set(cam.id, cam.name);
-        const tile = document.createElement('figure');
-        tile.className = 'tile';
-        tile.dataset.cameraId = cam.id;
-        tile.dataset.status = cam.status;
-        const video = document.createElement('video');
-        video.muted = true;
-        video.autoplay = true;
-        video.playsInline = true;
-        const meta = document.createElement('figcaption');
-        meta.className = 'meta';
-        const name = document.createElement('span');
-        name.className = 'name';
-        name.textContent = cam.name;
-        const zones = document.createElement('span');
-        zones.className = 'zones';
-        zones.textContent = cam.zoneIds.map((z) => zoneName.get(z) ?? z).join(', ');
-        const status = document.createElement('span');
-        status.className = 'status';
-        status.textContent = cam.status;
-        meta.append(name, zones, status);
-        tile.append(video, meta);
-        wall.append(tile);
-        const player = new LivePlayer(this.api, cam.id, video);
-        this.players.push(player);
-        void player.start();
-      }
-    }
-  }
-
-  /** socket.io at /live: subscribe to every assigned site, resuming after the last seq seen. */
-  private connect(): void {
-    const socket = io({ path: '/live', auth: { token: this.api.token }, transports: ['websocket'] });
-    this.socket = socket;
-    socket.on('connect', () => {
-      $('link').textContent = 'live';
-      for (const siteId of this.siteIds)
-        socket.emit('subscribe', { siteId, afterSeq: this.lastSeq }, () => undefined);
-    });
-    socket.on('disconnect', () => ($('link').textContent = 'reconnecting…'));
-    socket.on('connect_error', () => ($('link').textContent = 'reconnecting…'));
-    const onAlert = (e: LiveEvent) => {
-      this.seen(e);
-      if (e.alert) this.alerts.set(e.alert.id, e.alert);
-      this.renderAlerts();
-    };
-    socket.on('alert.opened', onAlert);
-    socket.on('alert.updated', onAlert);
-    socket.on('alert.resolved', onAlert);
-    socket.on('camera.status', (e: LiveEvent) => {
-      this.seen(e);
-      const tile = document.querySelector<HTMLElement>(`.tile[data-camera-id="${e.cameraId}"]`);
-      if (!tile || !e.status) return;
-      tile.dataset.status = e.status;
-      tile.querySelector('.status')!.textContent = e.status;
-    });
-  }
-
-  private seen(e: LiveEvent): void {
-    this.lastSeq = Math.max(this.lastSeq, e.seq);
-  }
-
-  private renderAlerts(): void {
-    const list = $('alerts');
-    const items = [...this.alerts.values()].sort((a, b) => b.openedAt.localeCompare(a.openedAt));
-    list.replaceChildren(
-      ...items.map((a) => {
-        const li = document.createElement('li');
-        li.className = 'alert';
-        li.dataset.alertId = a.id;
-        li.dataset.state = a.state;
-        li.dataset.severity = a.severity;
-        const title = document.createElement('strong');
-        title.textContent = RULE_NAMES[a.rule] ?? a.rule;
-        const about = document.createElement('div');
-        const subject = a.cameraId
-          ? (this.cameraNames.get(a.cameraId) ?? a.cameraId)
-          : (a.subject.id ?? 'service');
-        about.textContent = `${subject} · ${new Date(a.openedAt).toLocaleTimeString()}${a.occurrences > 1 ? ` · ×${a.occurrences}` : ''}`;
-        const state = document.createElement('div');
-        state.className = 'state';
-        state.textContent = a.state === 'acknowledged' ? `acknowledged by ${a.acknowledgedBy}` : a.state;
-        li.append(title, about, state);
-        if (a.detail) {
-          const d = document.createElement('div');
-          d.textContent = a.detail;
-          li.append(d);
-        }
-        if (a.state === 'open') {
-          const ack = document.createElement('button');
-          ack.type = 'button';
-          ack.className = 'ack';
-          ack.textContent = 'Acknowledge';
-          ack.onclick = async () => {
-            ack.disabled = true;
-            try {
-              const updated = await this.api.ack(a.id);
-              this.alerts.set(updated.id, updated);
-              this.renderAlerts();
-            } catch {
-              ack.disabled = false;
-            }
-          };
-          li.prepend(ack);
-        }
-        return li;
-      }),
-    );
-  }
-
-  /** The current (or next) session: time left, or time until it starts. */
-  private renderClock(): void {
-    const now = Date.now();
-    const current = this.sessions.find(
-      (s) => new Date(s.startsAt).getTime() <= now && new Date(s.endsAt).getTime() > now,
-    );
-    const next = this.sessions.find((s) => new Date(s.startsAt).getTime() > now);
-    const fmt = (ms: number) => {
-      const s = Math.max(0, Math.floor(ms / 1000));
-      return `${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-    };
-    const clock = $('clock');
-    if (current) {
-      clock.textContent = `Session running · ${fmt(now - new Date(current.startsAt).getTime())} elapsed · ${fmt(new Date(current.endsAt).getTime() - now)} left`;
-      clock.dataset.state = 'running';
-    } else if (next) {
-      clock.textContent = `Next session in ${fmt(new Date(next.startsAt).getTime() - now)}`;
-      clock.dataset.state = 'waiting';
-    } else {
-      clock.textContent = 'No session';
-      clock.dataset.state = 'none';
-    }
-  }
-
-  stop(): void {
-    clearInterval(this.clockTimer);
-    this.socket?.close();
-    for (const p of this.players) p.close();
-  }
-}
-
-async function boot(): Promise<void> {
-  const form = $<HTMLFormElement>('login');
-  const stored = sessionStorage.getItem('user');
-  let page: SupervisorPage | null = null;
-  const open = async (api: Api, user: User) => {
-    page = new SupervisorPage(api, user);
-    try {
-      await page.start();
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) logout();
-      else throw err;
-    }
-  };
-  const logout = () => {
-    page?.stop();
-    sessionStorage.clear();
-    location.reload();
-  };
-  $('logout').onclick = logout;
+function loginScreen(root: HTMLElement, onSignedIn: (api: Api, user: User) => void): void {
+  document.title = t('app.title');
+  const error = h('p', { class: 'notice error', id: 'login-error', role: 'alert' });
+  const form = h(
+    'form',
+    { id: 'login', class: 'login', autocomplete: 'on' },
+    h('h1', null, t('app.title')),
+    h('h2', null, t('login.title')),
+    h(
+      'label',
+      { class: 'field' },
+      h('span', null, t('login.username')),
+      h('input', { name: 'username', autocomplete: 'username', required: true }),
+    ),
+    h(
+      'label',
+      { class: 'field' },
+      h('span', null, t('login.password')),
+      h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
+    ),
+    h('button', { type: 'submit', class: 'primary' }, t('login.submit')),
+    error,
+    settings(() => loginScreen(root, onSignedIn)),
+  );
   form.onsubmit = async (ev) => {
     ev.preventDefault();
     const data = new FormData(form);
     try {
       const { api, user } = await Api.login(String(data.get('username')), String(data.get('password')));
-      await open(api, user);
+      onSignedIn(api, user);
     } catch (err) {
-      $('login-error').textContent = err instanceof Error ? err.message : 'sign-in failed';
+      const message =
+        err instanceof ApiError && err.status === 401
+          ? t('login.badCredentials')
+          : err instanceof ApiError && err.status === 429
+            ? t('login.tooMany')
+            : errorText(err);
+      error.textContent = t('login.failed', { message });
     }
   };
-  if (stored && sessionStorage.getItem('token')) await open(new Api(), JSON.parse(stored) as User);
+  clear(root, h('main', { class: 'login-screen' }, form));
 }
 
-void boot();
+/** The signed-in application: header with the role's navigation, and the routed page. */
+function appShell(root: HTMLElement, api: Api, user: User, signOut: () => void): Router {
+  document.title = t('app.title');
+  const main = h('main', { id: 'page', class: 'page' });
+  const nav = h(
+    'nav',
+    { class: 'nav', 'aria-label': t('app.title') },
+    ...NAV.filter((n) => n.roles.includes(user.role)).map((n) =>
+      h('a', { href: `#${n.path}`, dataset: { path: n.path } }, t(n.label)),
+    ),
+  );
+  const header = h(
+    'header',
+    { class: 'top' },
+    h('strong', { class: 'brand' }, t('app.title')),
+    nav,
+    h('span', { class: 'spacer' }),
+    h('span', { id: 'who', class: 'who' }, `${user.username} · ${t(`role.${user.role}`)}`),
+    settings(() => location.reload()),
+    h('button', { id: 'logout', type: 'button', onclick: signOut }, t('nav.signOut')),
+  );
+  clear(root, h('div', { class: 'shell', dataset: { role: user.role } }, header, main));
+  const ctx: PageContext = { api, user, main };
+  const allowed = (roles: Role[]) => roles.includes(user.role);
+  // Each role's pages are loaded when first opened: the wall's and playback's players stay out of the rest.
+  const operator = () => import('./pages/operator.js');
+  const supervisor = () => import('./pages/supervisor.js');
+  const auditor = () => import('./pages/auditor.js');
+  const admin = () => import('./pages/admin.js');
+  const defs: [string, Role[], RouteDef['render']][] = [
+    ['/sites', ['unit_operator', 'admin'], async () => (await operator()).renderSites(ctx)],
+    [
+      '/sites/:id',
+      ['unit_operator', 'admin'],
+      async ({ params }) => (await operator()).renderSite(ctx, params.id!),
+    ],
+    ['/batches', ['unit_operator', 'admin'], async () => (await operator()).renderBatches(ctx)],
+    ['/wall', ['supervisor', 'admin'], async ({ query }) => (await supervisor()).renderWall(ctx, query)],
+    ['/review', ['auditor', 'admin'], async ({ query }) => (await auditor()).renderReview(ctx, query)],
+    [
+      '/review/:id',
+      ['auditor', 'admin'],
+      async ({ params }) => (await auditor()).renderReviewBatch(ctx, params.id!),
+    ],
+    ['/units', ['admin'], async () => (await admin()).renderUnits(ctx)],
+    ['/users', ['admin'], async () => (await admin()).renderUsers(ctx)],
+    ['/dispatch', ['admin'], async () => (await admin()).renderDispatch(ctx)],
+    ['/audit-log', ['auditor', 'admin'], async () => (await admin()).renderAuditLog(ctx)],
+    ['/health', ['admin'], async () => (await admin()).renderHealth(ctx)],
+  ];
+  const routes: RouteDef[] = defs
+    .filter(([, roles]) => allowed(roles))
+    .map(([pattern, , render]) => ({
+      pattern,
+      render: async (m) => {
+        const base = `/${pattern.split('/')[1]}`;
+        for (const a of nav.querySelectorAll<HTMLAnchorElement>('a'))
+          a.classList.toggle('active', a.dataset.path === base);
+        clear(main, h('p', { class: 'loading' }, t('common.loading')));
+        try {
+          return await render(m);
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 401) return;
+          clear(main, h('p', { class: 'notice error', role: 'alert' }, errorText(err)));
+        }
+      },
+    }));
+  const router = new Router(routes, () => HOME[user.role]);
+  router.start();
+  return router;
+}
+
+function boot(): void {
+  setLocale(locale());
+  const root = document.getElementById('root')!;
+  let router: Router | null = null;
+  const signOut = () => {
+    router?.stop();
+    router = null;
+    sessionStorage.removeItem('token');
+    sessionStorage.removeItem('user');
+    history.replaceState(null, '', location.pathname);
+    loginScreen(root, open);
+  };
+  const open = (api: Api, user: User) => {
+    router = appShell(root, api, user, signOut);
+  };
+  window.addEventListener('ess:unauthorized', signOut);
+  const stored = sessionStorage.getItem('user');
+  if (stored && sessionStorage.getItem('token')) open(new Api(), JSON.parse(stored) as User);
+  else loginScreen(root, open);
+}
+
+boot();

@@ -9,11 +9,14 @@ export class LivePlayer {
   private player: mpegts.Player | null = null;
   private retry: number | null = null;
   private closed = false;
+  /** Player and media errors seen (decoding errors among them); reconnects follow each. */
+  errors = 0;
 
   constructor(
     private readonly api: Api,
     private readonly cameraId: string,
     readonly video: HTMLVideoElement,
+    private readonly onError: (errors: number) => void = () => undefined,
   ) {}
 
   async start(): Promise<void> {
@@ -30,7 +33,10 @@ export class LivePlayer {
           liveBufferLatencyMinRemain: 0.3,
         },
       );
-      player.on(mpegts.Events.ERROR, () => this.later());
+      player.on(mpegts.Events.ERROR, () => {
+        this.onError(++this.errors);
+        this.later();
+      });
       player.on(mpegts.Events.LOADING_COMPLETE, () => this.later());
       player.attachMediaElement(this.video);
       player.load();

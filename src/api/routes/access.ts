@@ -1,8 +1,13 @@
 import { loginBody, loginResult, userCreateBody, userView } from '../../access/schemas.js';
-import type { Services } from '../../services.js';
 import { route } from '../route.js';
+import type { UserService } from '../../access/users.js';
 
-export const accessRoutes = (s: Services) => [
+/** What these routes use. */
+export interface AccessRouteDeps {
+  users: UserService;
+}
+
+export const accessRoutes = (s: AccessRouteDeps) => [
   route({
     method: 'post',
     path: '/auth/login',

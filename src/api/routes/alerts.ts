@@ -1,11 +1,20 @@
 import { z } from 'zod';
 import { alertsQuery, alertView } from '../../alerts/schemas.js';
-import type { Services } from '../../services.js';
 import { idParams, listOf, route } from '../route.js';
+import type { AlertService } from '../../alerts/service.js';
+import type { BatchService } from '../../batches/batches.js';
+import type { LiveView } from '../../live/live-view.js';
 
 const liveUrls = z.object({ flvUrl: z.string(), wsFlvUrl: z.string(), expiresAt: z.string() });
 
-export const alertRoutes = (s: Services) => [
+/** What these routes use. */
+export interface AlertRouteDeps {
+  alerts: AlertService;
+  batches: BatchService;
+  liveView: LiveView;
+}
+
+export const alertRoutes = (s: AlertRouteDeps) => [
   route({
     method: 'get',
     path: '/alerts',
@@ -14,7 +23,12 @@ export const alertRoutes = (s: Services) => [
     roles: 'any',
     query: alertsQuery,
     response: listOf(alertView),
-    handler: ({ actor, query }) => s.alerts.list(actor, query),
+    handler: async ({ actor, query }) => {
+      // A batch the actor may not see is 404 here too, as at GET /batches/:id (supervisors see
+      // alerts by site, and a site can host other batches than the ones they are dispatched to).
+      if (query.batchId) await s.batches.get(actor, query.batchId);
+      return s.alerts.list(actor, query);
+    },
   }),
   route({
     method: 'post',

@@ -1,9 +1,14 @@
-import type { Services } from '../../services.js';
-import { exportView, signingKeyView, spotCheckBody, spotCheckView } from '../../sites/batch-schemas.js';
+import { exportView, signingKeyView, spotCheckBody, spotCheckView } from '../../batches/schemas.js';
 import { idParams, route } from '../route.js';
+import type { BatchesModule } from '../../batches/module.js';
 
 /** Exports, the signing key that proves them, and random spot checks. */
-export const batchExportRoutes = (s: Services) => [
+/** What these routes use. */
+export interface BatchExportRouteDeps {
+  batchOps: Pick<BatchesModule, 'exports' | 'signing' | 'spotChecks'>;
+}
+
+export const batchExportRoutes = (s: BatchExportRouteDeps) => [
   route({
     method: 'get',
     path: '/exports/:id',

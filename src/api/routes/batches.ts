@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { listQuery } from '../../platform/pagination.js';
-import type { Services } from '../../services.js';
 import {
   batchDetail,
   dispatchBody,
@@ -14,12 +13,20 @@ import {
   reportQuery,
   reportView,
   verificationView,
-} from '../../sites/batch-schemas.js';
-import { reportHtml } from '../../sites/batch-report.js';
+} from '../../batches/schemas.js';
+import { reportHtml } from '../../batches/report.js';
 import { batchCreateBody, batchView } from '../../sites/schemas.js';
 import { idParams, listOf, route } from '../route.js';
+import type { BatchService } from '../../batches/batches.js';
+import type { BatchesModule } from '../../batches/module.js';
 
-export const batchRoutes = (s: Services) => [
+/** What these routes use. */
+export interface BatchRouteDeps {
+  batches: BatchService;
+  batchOps: Pick<BatchesModule, 'dispatch' | 'exports' | 'lifecycle' | 'records' | 'signing' | 'spotChecks'>;
+}
+
+export const batchRoutes = (s: BatchRouteDeps) => [
   route({
     method: 'post',
     path: '/batches',

@@ -7,10 +7,21 @@ import {
   discoveredView,
   referenceView,
 } from '../../ingest/schemas.js';
-import type { Services } from '../../services.js';
 import { idParams, route } from '../route.js';
+import type { CameraRegistry } from '../../ingest/cameras.js';
+import type { CameraDiscovery } from '../../ingest/discovery.js';
+import type { CameraOnboarding } from '../../ingest/onboarding.js';
+import type { CameraSnapshots } from '../../ingest/snapshots.js';
 
-export const cameraRoutes = (s: Services) => [
+/** What these routes use. */
+export interface CameraRouteDeps {
+  cameras: CameraRegistry;
+  discovery: CameraDiscovery;
+  onboarding: CameraOnboarding;
+  snapshots: CameraSnapshots;
+}
+
+export const cameraRoutes = (s: CameraRouteDeps) => [
   route({
     method: 'post',
     path: '/cameras/discover',
@@ -45,13 +56,37 @@ export const cameraRoutes = (s: Services) => [
   route({
     method: 'post',
     path: '/cameras/:id/reference',
-    summary: "Take the current picture as the camera's reference view",
+    summary: "Take (or retake) the current picture as the camera's reference view",
     tag: 'cameras',
     roles: ['admin', 'unit_operator'],
     params: idParams,
     response: referenceView,
     status: 201,
     handler: ({ actor, params }) => s.snapshots.setReference(actor, params.id),
+  }),
+  route({
+    method: 'get',
+    path: '/cameras/:id/reference',
+    summary: "The camera's reference view: when it was taken, and whether by the service or an operator",
+    tag: 'cameras',
+    roles: 'any',
+    params: idParams,
+    response: referenceView,
+    handler: ({ actor, params }) => s.snapshots.reference(actor, params.id),
+  }),
+  route({
+    method: 'get',
+    path: '/cameras/:id/reference.jpg',
+    summary: "The camera's reference picture",
+    tag: 'cameras',
+    roles: 'any',
+    params: idParams,
+    produces: 'image/jpeg',
+    handler: async ({ actor, params, res }) => {
+      const jpeg = await s.snapshots.referenceJpeg(actor, params.id);
+      res.status(200).type('image/jpeg').set('cache-control', 'no-store').send(jpeg);
+      return undefined;
+    },
   }),
   route({
     method: 'get',

@@ -1,12 +1,14 @@
 import { z } from 'zod';
-import type { Services } from '../../services.js';
 import { route } from '../route.js';
+import type { AuditLog } from '../../audit/audit-log.js';
 
 const auditQuery = z.strictObject({
   subject: z.string().max(200).optional(),
   actor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.coerce.number().int().min(0).optional(),
+  /** `desc`: newest first, the cursor continuing to older records. */
+  order: z.enum(['asc', 'desc']).default('asc'),
 });
 
 const auditRecord = z.object({
@@ -29,7 +31,12 @@ const auditVerification = z.object({
   ),
 });
 
-export const operationRoutes = (s: Services) => [
+/** What these routes use. */
+export interface OperationRouteDeps {
+  audit: AuditLog;
+}
+
+export const operationRoutes = (s: OperationRouteDeps) => [
   route({
     method: 'get',
     path: '/audit',
@@ -44,6 +51,7 @@ export const operationRoutes = (s: Services) => [
         actor: query.actor,
         afterSeq: query.cursor,
         limit: query.limit,
+        newestFirst: query.order === 'desc',
       });
       const last = items[items.length - 1];
       return { items, nextCursor: items.length === query.limit && last ? String(last.seq) : null };

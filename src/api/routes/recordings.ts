@@ -1,8 +1,10 @@
+import type { Response } from 'express';
 import { z } from 'zod';
 import { id, instant, text } from '../../platform/validation.js';
+import type { FootageReply } from '../../recording/playback.js';
 import type { HoldRow } from '../../recording/retention.js';
-import type { Services } from '../../services.js';
 import { idParams, route } from '../route.js';
+import type { Recording } from '../../recording/recording.js';
 
 const recordingItem = z.object({
   id: z.string(),
@@ -12,13 +14,20 @@ const recordingItem = z.object({
   bytes: z.number(),
   sha256: z.string(),
 });
-const listQuery = z.strictObject({
-  cameraId: id.optional(),
-  from: instant.optional(),
-  to: instant.optional(),
-  limit: z.coerce.number().int().min(1).max(5000).optional(),
-});
-const spanQuery = z.strictObject({ from: instant, to: instant });
+/** A span must not end before it starts (list, playlist and export alike). */
+const ordered = (q: { from?: Date; to?: Date }, ctx: z.RefinementCtx) => {
+  if (q.from instanceof Date && q.to instanceof Date && q.to.getTime() < q.from.getTime())
+    ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
+};
+const listQuery = z
+  .strictObject({
+    cameraId: id.optional(),
+    from: instant.optional(),
+    to: instant.optional(),
+    limit: z.coerce.number().int().min(1).max(5000).optional(),
+  })
+  .superRefine(ordered);
+const spanQuery = z.strictObject({ from: instant, to: instant }).superRefine(ordered);
 const segmentQuery = z.strictObject({ offset: z.coerce.number().min(0).max(86_400).default(0) });
 const holdBody = z.strictObject({
   batchId: id.optional(),
@@ -50,7 +59,38 @@ const toHold = (h: HoldRow) => ({
   releasedAt: h.released_at?.toISOString() ?? null,
 });
 
-export const recordingRoutes = (s: Services) => [
+/**
+ * Writes footage to the response: status and headers, then the body as it streams. A body that fails
+ * before anything was sent becomes a 500; after, the connection is cut. A client that goes away
+ * destroys the body, which releases its source. Resolves when the response is over.
+ */
+function sendFootage(res: Response, reply: FootageReply): Promise<void> {
+  res.status(reply.status);
+  for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
+  const body = reply.body;
+  if (!body) {
+    res.end();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    res.on('close', () => {
+      body.destroy();
+      resolve();
+    });
+    body.on('error', () => {
+      if (!res.headersSent) res.status(500).json({ error: { code: 'internal', message: 'playback failed' } });
+      else res.destroy();
+    });
+    body.pipe(res);
+  });
+}
+
+/** What these routes use. */
+export interface RecordingRouteDeps {
+  recording: Pick<Recording, 'playback' | 'retention'>;
+}
+
+export const recordingRoutes = (s: RecordingRouteDeps) => [
   route({
     method: 'get',
     path: '/recordings',
@@ -70,7 +110,7 @@ export const recordingRoutes = (s: Services) => [
     params: idParams,
     produces: 'video/mp4',
     handler: async ({ actor, params, req, res }) => {
-      await s.recording.playback.content(actor, params.id, req, res);
+      await sendFootage(res, await s.recording.playback.content(actor, params.id, req.headers.range));
       return undefined;
     },
   }),
@@ -84,7 +124,7 @@ export const recordingRoutes = (s: Services) => [
     query: segmentQuery,
     produces: 'video/mp2t',
     handler: async ({ actor, params, query, res }) => {
-      await s.recording.playback.hlsSegment(actor, params.id, query.offset, res);
+      await sendFootage(res, await s.recording.playback.hlsSegment(actor, params.id, query.offset));
       return undefined;
     },
   }),
@@ -113,7 +153,7 @@ export const recordingRoutes = (s: Services) => [
     query: spanQuery,
     produces: 'video/mp4',
     handler: async ({ actor, params, query, res }) => {
-      await s.recording.playback.export(actor, params.id, query.from, query.to, res);
+      await sendFootage(res, await s.recording.playback.export(actor, params.id, query.from, query.to));
       return undefined;
     },
   }),

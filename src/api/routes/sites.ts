@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { listQuery } from '../../platform/pagination.js';
-import type { Services } from '../../services.js';
 import { cameraView } from '../../ingest/schemas.js';
 import {
   coverageView,
@@ -12,10 +11,20 @@ import {
   zoneView,
 } from '../../sites/schemas.js';
 import { idParams, listOf, route } from '../route.js';
+import type { CameraRegistry } from '../../ingest/cameras.js';
+import type { SiteService } from '../../sites/sites.js';
+import type { UnitService } from '../../sites/units.js';
 
 const siteDetail = siteView.extend({ cameras: z.array(cameraView), coverage: z.array(coverageView) });
 
-export const siteRoutes = (s: Services) => [
+/** What these routes use. */
+export interface SiteRouteDeps {
+  cameras: CameraRegistry;
+  sites: SiteService;
+  units: UnitService;
+}
+
+export const siteRoutes = (s: SiteRouteDeps) => [
   route({
     method: 'post',
     path: '/units',

@@ -246,6 +246,8 @@ class Camera:
             src.set_property("foreground-color", COVER_COLOR)
         else:
             src.set_property("pattern", PATTERN_BARS)
+        # The marker is part of the scene: a dead sensor or a covered lens hides it too.
+        el["mark"].set_property("silent", bool(s["black"] or s["covered"]))
         # Blur: the scene (not the OSD, drawn after the lens) shrunk to 1/16 and blown up again.
         sw, sh = (max(8, w // 16), max(8, h // 16)) if s["blurred"] else (w, h)
         set_caps(el["blurcaps"], "video/x-raw,width=%d,height=%d" % (sw, sh))
@@ -327,11 +329,15 @@ class Lab:
             )
         w, h, fps = stream.width, stream.height, self.fps
         font = max(10, h // 30)
+        # The marker is sized by the picture's height, not textoverlay's auto-resize (which scales by
+        # width from 640): at 320x240 it was so small that its move touched two tiles of the picture
+        # checks, and the noiseless test pattern read as frozen.
+        marker = max(12, h // 5)
         return (
             "( videotestsrc name=src is-live=true pattern=smpte100 "
             "! video/x-raw,width={w},height={h},framerate={fps}/1 "
             "! videobox name=box "
-            "! textoverlay name=mark text=\u25cf font-desc=\"Sans {mf}\" valignment=position "
+            "! textoverlay name=mark text=\u25cf font-desc=\"Sans {mf}\" auto-resize=false valignment=position "
             "halignment=position xpos=0.5 ypos=0.5 "
             "! videoscale ! capsfilter name=blurcaps caps=video/x-raw,width={w},height={h} "
             "! videoscale ! video/x-raw,width={w},height={h} "
@@ -346,7 +352,7 @@ class Lab:
             "key-int-max={gop} "
             "! video/x-h264,profile=constrained-baseline,stream-format=byte-stream,alignment=au "
             "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
-        ).format(w=w, h=h, fps=fps, f=font, mf=font * 5, br=stream.bitrate, gop=fps)
+        ).format(w=w, h=h, fps=fps, f=font, mf=marker, br=stream.bitrate, gop=fps)
 
     # --- scale mode: pre-encoded access units looped from memory ------------------------------
     def load_variants(self, spec):

@@ -13,6 +13,8 @@ export class TestPull {
   private restartTimer: NodeJS.Timeout | null = null;
   /** Exits seen (reason per exit), as the supervisor reported them. */
   readonly exits: string[] = [];
+  /** When the current (or last) ffmpeg was started (ms). */
+  startedAt = 0;
 
   constructor(
     readonly camera: SupervisedCamera,
@@ -36,6 +38,7 @@ export class TestPull {
     ];
     const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
+    this.startedAt = Date.now();
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     this.provider.onStart?.(this.camera, new Date());

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { newId } from '../platform/ids.js';
 
 export interface ByteRange {
   start: number;
@@ -41,7 +42,8 @@ export class LocalFootageStore implements FootageStore {
 
   async check(): Promise<{ objectLock: boolean }> {
     await mkdir(this.root, { recursive: true });
-    const probe = path.join(this.root, `.probe-${process.pid}`);
+    // One file per check: overlapping checks on one name removed each other's file.
+    const probe = path.join(this.root, `.probe-${process.pid}-${newId()}`);
     await writeFile(probe, 'ok');
     await rm(probe);
     return { objectLock: false };

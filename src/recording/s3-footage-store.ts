@@ -1,5 +1,6 @@
 import { Client } from 'minio';
 import type { Readable } from 'node:stream';
+import { newId } from '../platform/ids.js';
 import { assertSafeKey, type ByteRange, type FootageStore } from './footage-store.js';
 
 export interface S3Settings {
@@ -65,8 +66,9 @@ export class S3FootageStore implements FootageStore {
         this.objectLock = false;
       }
     }
-    // A round trip that writes, so a read-only or full store is not reported ready.
-    const probe = `.probe/${process.pid}`;
+    // A round trip that writes, so a read-only or full store is not reported ready. One key per
+    // check: overlapping checks on one key deleted each other's object mid-write.
+    const probe = `.probe/${process.pid}-${newId()}`;
     await this.client.putObject(this.s.bucket, probe, Buffer.from('ok'));
     await this.client.removeObject(this.s.bucket, probe);
     return { objectLock: this.objectLock };

@@ -7,6 +7,7 @@ import {
   DomainError,
   ForbiddenError,
   TooManyRequestsError,
+  UnavailableError,
   UnauthorizedError,
   ValidationError,
   type ErrorDetail,
@@ -200,8 +201,11 @@ export function createHttpApp(deps: HttpDeps): express.Express {
           uniqueViolation(err as { code?: string }) ??
           clientError(err as { status?: unknown }));
     if (domain) {
-      if (domain instanceof TooManyRequestsError)
-        res.setHeader('Retry-After', String(domain.retryAfterSeconds));
+      const retryAfter =
+        domain instanceof TooManyRequestsError || domain instanceof UnavailableError
+          ? domain.retryAfterSeconds
+          : undefined;
+      if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
       if (!res.headersSent) {
         res.status(domain.status).json({
           error: {

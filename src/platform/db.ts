@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
+import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
 import { migrations } from './migrations/index.js';
 
@@ -20,16 +21,33 @@ export interface Db extends Queryable {
 pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
+/** How long a statement waits for a free connection of the pool. */
+const POOL_WAIT_MS = 5000;
+
+/**
+ * pg-pool's error when no connection frees up in time: the database is saturated, not broken, so
+ * callers get a 503 with a retry hint instead of an internal error.
+ */
+function saturated(err: unknown): unknown {
+  return err instanceof Error && err.message === 'timeout exceeded when trying to connect'
+    ? new UnavailableError(`database busy: no free connection within ${POOL_WAIT_MS} ms`, 'database_busy', 1)
+    : err;
+}
+
 class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
   constructor(private readonly pool: pg.Pool) {}
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return (await this.pool.query(sql, params)).rows as T[];
+    try {
+      return (await this.pool.query(sql, params)).rows as T[];
+    } catch (err) {
+      throw saturated(err);
+    }
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err: unknown) => Promise.reject(saturated(err)));
     try {
       await client.query('BEGIN');
       const result = await fn({
@@ -92,7 +110,7 @@ export async function openDb(opts: DbOptions, log: Logger): Promise<Db> {
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
       max: opts.poolSize,
-      connectionTimeoutMillis: 5000,
+      connectionTimeoutMillis: POOL_WAIT_MS,
       options: `-c search_path=${opts.schema}`,
     });
     pool.on('error', (err) => log.warn({ err }, 'idle database connection failed'));

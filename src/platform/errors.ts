@@ -64,8 +64,13 @@ export class DeviceError extends DomainError {
   }
 }
 
+/** A dependency is down or saturated; with `retryAfterSeconds`, when the client may try again. */
 export class UnavailableError extends DomainError {
-  constructor(message: string) {
-    super(503, 'unavailable', message);
+  constructor(
+    message: string,
+    code = 'unavailable',
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(503, code, message);
   }
 }

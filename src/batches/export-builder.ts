@@ -15,7 +15,7 @@ import {
   type ManifestCamera,
 } from './archive.js';
 import { concatArgs, concatList } from './concat.js';
-import type { FootageSegment, SessionFootage } from './footage.js';
+import { gapJson, segmentJson, type FootageSegment, type SessionFootage } from './footage.js';
 import type { SigningKey } from './signing.js';
 import { mapBounded, type ChainLinks, type SegmentProblem } from './verify.js';
 import type { Ffmpeg } from '../recording/ffmpeg.js';
@@ -142,21 +142,11 @@ export class BatchExportBuilder {
           zoneIds: cam.zoneIds,
           video,
           segments: cam.segments.map((s) => ({
-            id: s.id,
-            startedAt: s.startedAt.toISOString(),
-            endedAt: s.endedAt.toISOString(),
-            bytes: s.bytes,
-            sha256: s.sha256,
-            prevSha256: s.prevSha256,
+            ...segmentJson(s),
             prevSegmentId: links.get(s.id)?.prevId ?? null,
             file: files.has(segmentPath(s.cameraId, s.id)) ? segmentPath(s.cameraId, s.id) : null,
           })),
-          gaps: cam.gaps.map((g) => ({
-            from: g.from.toISOString(),
-            to: g.to.toISOString(),
-            reason: g.reason,
-            detail: g.detail,
-          })),
+          gaps: cam.gaps.map(gapJson),
         });
         await onProgress(0.6 + (0.3 * ++joined) / Math.max(1, videos));
       }

@@ -22,6 +22,24 @@ export interface FootageGap {
   detail: string | null;
 }
 
+/** A segment as the API's batch recordings and the export manifest show it. */
+export const segmentJson = (s: FootageSegment) => ({
+  id: s.id,
+  startedAt: s.startedAt.toISOString(),
+  endedAt: s.endedAt.toISOString(),
+  bytes: s.bytes,
+  sha256: s.sha256,
+  prevSha256: s.prevSha256,
+});
+
+/** A gap as the API's batch recordings and the export manifest show it. */
+export const gapJson = (g: FootageGap) => ({
+  from: g.from.toISOString(),
+  to: g.to.toISOString(),
+  reason: g.reason,
+  detail: g.detail,
+});
+
 export interface ZoneAssignment {
   zoneId: string;
   from: Date;

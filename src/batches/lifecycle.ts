@@ -7,14 +7,7 @@ import { ConflictError, ForbiddenError, invalidField } from '../platform/errors.
 import type { Retention } from '../recording/retention.js';
 import type { BatchService } from './batches.js';
 import type { BatchView } from '../sites/schemas.js';
-
-export interface OpinionView {
-  sessionId: string;
-  userId: string;
-  text: string;
-  score: number;
-  filedAt: string;
-}
+import type { OpinionView } from './schemas.js';
 
 /** Administrative decisions on a batch (approve, reject) and supervisors' opinions. */
 export class BatchLifecycle {

@@ -12,33 +12,7 @@ import { HEALTHY_STATUSES } from '../sites/sites.js';
 import type { CameraRepository } from '../ingest/camera-repository.js';
 import type { CoverageRepository } from '../sites/coverage-repository.js';
 import type { SiteRepository } from '../sites/site-repository.js';
-
-export interface CameraReadiness {
-  cameraId: string;
-  name: string;
-  status: string;
-  picture: string;
-  clockSkewMs: number | null;
-  problems: string[];
-}
-
-export interface Readiness {
-  sessionId: string;
-  startsAt: string;
-  checkedAt: string;
-  ready: boolean;
-  zones: {
-    zoneId: string;
-    name: string;
-    covered: boolean;
-    cameraIds: string[];
-    healthyCameraIds: string[];
-  }[];
-  cameras: CameraReadiness[];
-  storage: { ok: boolean; error: string | null };
-  spool: { ok: boolean; freeMb: number | null; faults: string[] };
-  problems: string[];
-}
+import type { CameraReadiness, Readiness } from './schemas.js';
 
 export interface ReadinessOptions {
   clockSkewLimitMs: number;

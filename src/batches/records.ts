@@ -2,7 +2,7 @@ import type { Actor } from '../access/actor.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db.js';
-import type { BatchFootage, SessionFootage } from './footage.js';
+import { gapJson, segmentJson, type BatchFootage, type SessionFootage } from './footage.js';
 import { verifySegments, type ChainLinks, type SegmentVerification } from './verify.js';
 import type { UserService } from '../access/users.js';
 import type { SiteRepository } from '../sites/site-repository.js';
@@ -10,29 +10,9 @@ import type { FootageStore } from '../recording/footage-store.js';
 import type { BatchContext } from './context.js';
 import { buildReport, type BatchReport } from './report.js';
 import type { BatchService } from './batches.js';
-import type { Readiness, ReadinessService } from './readiness.js';
+import type { ReadinessService } from './readiness.js';
+import type { Readiness, RecordingsView } from './schemas.js';
 import type { BatchView } from '../sites/schemas.js';
-
-export interface RecordingsView {
-  batchId: string;
-  sessions: { sessionId: string; from: string; to: string }[];
-  cameras: {
-    sessionId: string;
-    cameraId: string;
-    name: string;
-    removedAt: string | null;
-    zoneIds: string[];
-    segments: {
-      id: string;
-      startedAt: string;
-      endedAt: string;
-      bytes: number;
-      sha256: string;
-      prevSha256: string | null;
-    }[];
-    gaps: { from: string; to: string; reason: string; detail: string | null }[];
-  }[];
-}
 
 /** What records ask other modules: user names (access), site and zone names (sites), hash chains (recording). */
 export interface RecordsOwners {
@@ -120,20 +100,8 @@ export class BatchRecords {
           name: c.name,
           removedAt: c.removedAt?.toISOString() ?? null,
           zoneIds: c.zoneIds,
-          segments: c.segments.map((s) => ({
-            id: s.id,
-            startedAt: s.startedAt.toISOString(),
-            endedAt: s.endedAt.toISOString(),
-            bytes: s.bytes,
-            sha256: s.sha256,
-            prevSha256: s.prevSha256,
-          })),
-          gaps: c.gaps.map((g) => ({
-            from: g.from.toISOString(),
-            to: g.to.toISOString(),
-            reason: g.reason,
-            detail: g.detail,
-          })),
+          segments: c.segments.map(segmentJson),
+          gaps: c.gaps.map(gapJson),
         })),
       ),
     };

@@ -243,3 +243,8 @@ export const spotCheckView = z.object({
   createdAt: z.string(),
   replayMatches: z.boolean(),
 });
+
+export type Readiness = z.infer<typeof readinessView>;
+export type CameraReadiness = Readiness['cameras'][number];
+export type RecordingsView = z.infer<typeof recordingsView>;
+export type OpinionView = z.infer<typeof opinionView>;

@@ -1,6 +1,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { startLab, type Lab } from '../../lab/index.js';
+import { startTestService, type TestService } from '../support/service.js';
 
 /** Polls until `fn` returns a truthy value or the deadline passes. */
 export async function waitFor<T>(
@@ -72,4 +74,27 @@ export async function rewritingProxy(
         srv.close(() => r());
       }),
   };
+}
+
+/**
+ * One 320×180 scale-mode lab camera and the service with the api and ingest roles, on floors that
+ * picture passes and quick health polls; `env` overrides or adds settings.
+ */
+export async function startSmallCameraService(
+  env: Record<string, string> = {},
+): Promise<{ lab: Lab; svc: TestService }> {
+  const lab = await startLab({ cameras: 1, mode: 'scale', width: 320, height: 180 });
+  const svc = await startTestService({
+    ROLES: 'api,ingest',
+    FLOOR_MIN_HEIGHT: '120',
+    FLOOR_MIN_FPS: '10',
+    FLOOR_MIN_KBPS: '20',
+    INGEST_POLL_MS: '500',
+    HEALTH_PERSIST_MS: '500',
+    ...env,
+  }).catch(async (err: unknown) => {
+    await lab.stop();
+    throw err;
+  });
+  return { lab, svc };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type Lab } from '../../lab/index.js';
-import { seedUnit, startTestService, type ApiClient, type TestService } from '../support/service.js';
-import { waitFor } from './helpers.js';
+import type { Lab } from '../../lab/index.js';
+import { seedUnit, type ApiClient, type TestService } from '../support/service.js';
+import { startSmallCameraService, waitFor } from './helpers.js';
 
 /** CI runs a few cycles; a long run sets LEAK_CYCLES=200. */
 const CYCLES = Number(process.env.LEAK_CYCLES ?? 10);
@@ -11,18 +11,14 @@ let op: ApiClient;
 let cameraId: string;
 
 beforeAll(async () => {
-  lab = await startLab({ cameras: 1, mode: 'scale', width: 320, height: 180 });
-  svc = await startTestService({
-    ROLES: 'api,ingest',
-    FLOOR_MIN_HEIGHT: '120',
+  ({ lab, svc } = await startSmallCameraService({
     FLOOR_MIN_KBPS: '10',
     // The lab camera sends 15 fps; on a loaded CI machine the measured rate dips below the default
     // floor of 15 and the camera is `degraded`, which is not what this test is about.
     FLOOR_MIN_FPS: '5',
-    INGEST_POLL_MS: '500',
     HEALTH_PERSIST_MS: '300',
     RECONNECT_MAX_MS: '500',
-  });
+  }));
   const { operator, site } = await seedUnit(svc);
   op = operator;
   cameraId = (

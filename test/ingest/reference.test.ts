@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type Lab } from '../../lab/index.js';
-import { seedUnit, startTestService, type ApiClient, type TestService } from '../support/service.js';
-import { waitFor } from './helpers.js';
+import type { Lab } from '../../lab/index.js';
+import { seedUnit, type ApiClient, type TestService } from '../support/service.js';
+import { startSmallCameraService, waitFor } from './helpers.js';
 
 // Issue 13: a camera added as the README shows was never checked for moved or blurred, because no
 // reference picture was taken unless someone asked. Now the service takes one by itself once the
@@ -12,16 +12,7 @@ let op: ApiClient;
 let cameraId: string;
 
 beforeAll(async () => {
-  lab = await startLab({ cameras: 1, mode: 'scale', width: 320, height: 180 });
-  svc = await startTestService({
-    ROLES: 'api,ingest',
-    FLOOR_MIN_HEIGHT: '120',
-    FLOOR_MIN_FPS: '10',
-    FLOOR_MIN_KBPS: '20',
-    INGEST_POLL_MS: '500',
-    HEALTH_PERSIST_MS: '500',
-    PICTURE_REFERENCE_AFTER_MS: '4000',
-  });
+  ({ lab, svc } = await startSmallCameraService({ PICTURE_REFERENCE_AFTER_MS: '4000' }));
   const { operator, site } = await seedUnit(svc);
   op = operator;
   const r = await op.post('/cameras', {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type Lab, type LabFaultKind } from '../../lab/index.js';
+import type { Lab, LabFaultKind } from '../../lab/index.js';
 import type { DomainEvents } from '../../src/events.js';
-import { seedUnit, sql, startTestService, type ApiClient, type TestService } from '../support/service.js';
-import { waitFor } from './helpers.js';
+import { seedUnit, sql, type ApiClient, type TestService } from '../support/service.js';
+import { startSmallCameraService, waitFor } from './helpers.js';
 
 let lab: Lab;
 let svc: TestService;
@@ -12,17 +12,10 @@ const faults: DomainEvents['camera.fault'][] = [];
 const statuses: DomainEvents['camera.status'][] = [];
 
 beforeAll(async () => {
-  lab = await startLab({ cameras: 1, mode: 'scale', width: 320, height: 180 });
-  svc = await startTestService({
-    ROLES: 'api,ingest',
-    FLOOR_MIN_HEIGHT: '120',
-    FLOOR_MIN_FPS: '10',
-    FLOOR_MIN_KBPS: '20',
+  ({ lab, svc } = await startSmallCameraService({
     CLOCK_CHECK_INTERVAL_MS: '2000',
-    INGEST_POLL_MS: '500',
-    HEALTH_PERSIST_MS: '500',
     RECONNECT_MAX_MS: '1000',
-  });
+  }));
   svc.services.events.on('camera.fault', (e) => faults.push(e));
   svc.services.events.on('camera.status', (e) => statuses.push(e));
   const { operator, site } = await seedUnit(svc);

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeNow, listenOn } from './http-server.js';
 import type { Lab, LabFaultKind } from './index.js';
 import { LAB_FAULT_KINDS } from './index.js';
 import { SCENE_CHANGES, type SceneChange } from './scenes.js';
@@ -23,19 +23,8 @@ export async function startControlServer(lab: Lab, host: string): Promise<Contro
   const server = createServer((req, res) => {
     handle(lab, req, res).catch((e: unknown) => json(res, 500, { error: String(e) }));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const port = await listenOn(server, 0, host);
+  return { url: `http://${host}:${port}`, close: () => closeNow(server) };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

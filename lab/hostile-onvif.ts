@@ -1,5 +1,5 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeNow, listenOn } from './http-server.js';
 
 /**
  * A hostile ONVIF device for security tests: it stands in front of a real (lab) device and passes
@@ -48,11 +48,7 @@ export class HostileOnvifDevice {
     const server = createServer((req, res) => {
       this.handle(req, res).catch(() => res.destroy());
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as AddressInfo).port;
+    this.port = await listenOn(server, 0, this.host);
     this.server = server;
   }
 
@@ -60,8 +56,7 @@ export class HostileOnvifDevice {
     const server = this.server;
     if (!server) return;
     this.server = null;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeNow(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

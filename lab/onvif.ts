@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeNow, listenOn } from './http-server.js';
 import { XMLParser } from 'fast-xml-parser';
 import { PullPoints, type AnalyticsState } from './onvif-events.js';
 
@@ -131,11 +131,7 @@ export class OnvifDevice {
         res.end(String(e));
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, this.host, () => resolve());
-    });
-    this.port = (server.address() as AddressInfo).port;
+    this.port = await listenOn(server, port, this.host);
     this.server = server;
   }
 
@@ -143,8 +139,7 @@ export class OnvifDevice {
     const server = this.server;
     if (!server) return;
     this.server = null;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeNow(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

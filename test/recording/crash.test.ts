@@ -96,8 +96,25 @@ describe('recording survives SIGKILL of the service', () => {
     await waitFor('pull started', async () => child.pullStarts.length > 0, 60_000, 100);
     for (let k = 0; k < KILLS; k++) {
       const starts = child.pullStarts.length;
+      // Each pull records before it is killed: on a loaded machine its connection can take longer
+      // than the wait below, and a pull killed before its first segment closes leaves none, so the
+      // hole would span two restarts.
+      const pullStart = child.pullStarts.at(-1)!;
+      await waitFor(
+        'footage of the running pull',
+        async () => {
+          const [row] = await sql<{ last: Date | null }>(
+            svc.schema,
+            'SELECT max(ended_at) AS last FROM segments WHERE camera_id = $1',
+            [cameraId],
+          );
+          return row?.last ? row.last.getTime() > pullStart : false;
+        },
+        60_000,
+        100,
+      );
       // Kill at a random moment, usually mid-segment.
-      await new Promise((r) => setTimeout(r, 3000 + Math.random() * 4000));
+      await new Promise((r) => setTimeout(r, 1000 + Math.random() * 4000));
       const at = Date.now();
       await child.signal('SIGKILL');
       child.start();

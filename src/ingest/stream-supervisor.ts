@@ -223,14 +223,21 @@ export class StreamSupervisor {
       if (size) this.onFrameSize(size);
       else if (!/showinfo|^\s/.test(line)) stderrTail = (stderrTail + line + '\n').slice(-4000);
     });
-    const frameBytes = this.s.sample.width * this.s.sample.height;
-    let pending: Buffer = Buffer.alloc(0);
+    // Each grey frame is copied once, from the pipe's chunks into its own array (issue 11).
+    const { width, height } = this.s.sample;
+    let frame = new Uint8Array(width * height);
+    let filled = 0;
     proc.stdout.on('data', (chunk: Buffer) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length >= frameBytes) {
-        const data = new Uint8Array(pending.subarray(0, frameBytes));
-        pending = pending.subarray(frameBytes);
-        this.onFrame({ width: this.s.sample.width, height: this.s.sample.height, data });
+      for (let at = 0; at < chunk.length; ) {
+        const n = Math.min(frame.length - filled, chunk.length - at);
+        frame.set(chunk.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
+        if (filled === frame.length) {
+          this.onFrame({ width, height, data: frame });
+          frame = new Uint8Array(width * height);
+          filled = 0;
+        }
       }
     });
 

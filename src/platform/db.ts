@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import pg from 'pg';
 import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -94,6 +95,22 @@ class EmbeddedDb implements Db {
   close(): Promise<void> {
     return this.lite.close();
   }
+}
+
+/**
+ * The same database for background writers (segment index, camera status and health): at most `max`
+ * of their statements and transactions at once, the rest wait in memory. A burst of cameras starting
+ * or reconnecting together held every connection of the pool in open transactions while the event
+ * loop was busy, and API requests got 503 (issue 11); requests now always keep the rest of the pool.
+ */
+export function limitConcurrency(db: Db, max: number): Db {
+  const limit = pLimit(max);
+  return {
+    kind: db.kind,
+    query: (sql, params) => limit(() => db.query(sql, params)),
+    transaction: (fn) => limit(() => db.transaction(fn)),
+    close: () => db.close(),
+  };
 }
 
 export interface DbOptions {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
 import type { Clock } from './clock.js';
-import { openDb, type Db } from './db.js';
+import { limitConcurrency, openDb, type Db } from './db.js';
 import { Deployment } from './deployment.js';
 import { EventBus } from './event-bus.js';
 import { JobQueues, type JobMap, type Jobs } from './jobs.js';
@@ -22,6 +22,8 @@ export interface Platform<E = object, J extends JobMap = object> {
   log: Logger;
   clock: Clock;
   db: Db;
+  /** `db` for background writers: half the pool at most, so requests keep the other half. */
+  backgroundDb: Db;
   deployment: Deployment;
   redis: Redis;
   redisUrl: string;
@@ -73,6 +75,7 @@ export async function openPlatform<E, J extends JobMap>(
     log,
     clock,
     db,
+    backgroundDb: limitConcurrency(db, Math.max(1, Math.floor(config.DATABASE_POOL_SIZE / 2))),
     deployment,
     redis,
     redisUrl: endpoint.url,

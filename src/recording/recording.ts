@@ -32,6 +32,8 @@ export interface RecordingDeps {
   log: Logger;
   clock: Clock;
   db: Db;
+  /** The database for the segment index's writes (background work, a bounded share of the pool). */
+  backgroundDb: Db;
   /** Raises service faults; hears camera status (an offline camera opens a gap). */
   events: EventPublisher<RecordingEvents> & EventSubscriber<Pick<IngestEvents, 'camera.status'>>;
   jobs: Jobs<RecordingJobs>;
@@ -82,7 +84,7 @@ export class Recording {
     const c = d.config;
     this.spool = new Spool(path.join(c.DATA_DIR, 'spool'));
     this.ffmpeg = new Ffmpeg(d.processes, c.FFMPEG_PATH, c.FFPROBE_PATH);
-    this.index = new SegmentIndex(d.db, d.clock);
+    this.index = new SegmentIndex(d.backgroundDb, d.clock);
     this.segments = new SegmentRepository(d.db);
     this.retention = new Retention(d.db, d.store, d.audit, d.clock, d.events, d.log, {
       retentionDays: c.RETENTION_DAYS,

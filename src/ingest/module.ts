@@ -75,7 +75,7 @@ export function createIngestModule(
       new IngestManager({
         config: c,
         log: p.log,
-        db: p.backgroundDb,
+        db: p.db,
         redis: p.redis,
         keys: p.keys,
         events: p.events,

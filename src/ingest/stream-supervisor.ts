@@ -228,7 +228,7 @@ export class StreamSupervisor {
     let frame = new Uint8Array(width * height);
     let filled = 0;
     proc.stdout.on('data', (chunk: Buffer) => {
-      for (let at = 0; at < chunk.length; ) {
+      for (let at = 0; at < chunk.length;) {
         const n = Math.min(frame.length - filled, chunk.length - at);
         frame.set(chunk.subarray(at, at + n), filled);
         filled += n;

@@ -98,10 +98,11 @@ class EmbeddedDb implements Db {
 }
 
 /**
- * The same database for background writers (segment index, camera status and health): at most `max`
- * of their statements and transactions at once, the rest wait in memory. A burst of cameras starting
- * or reconnecting together held every connection of the pool in open transactions while the event
+ * The same database for background writers (the segment index's transactions): at most `max` of
+ * their statements and transactions at once, the rest wait in memory. A burst of cameras starting or
+ * reconnecting together held every connection of the pool in open gap transactions while the event
  * loop was busy, and API requests got 503 (issue 11); requests now always keep the rest of the pool.
+ * Camera status writes stay outside: single statements, and the status event waits for them.
  */
 export function limitConcurrency(db: Db, max: number): Db {
   const limit = pLimit(max);

@@ -22,7 +22,7 @@ export interface Platform<E = object, J extends JobMap = object> {
   log: Logger;
   clock: Clock;
   db: Db;
-  /** `db` for background writers: half the pool at most, so requests keep the other half. */
+  /** `db` for background writers (the segment index): half the pool at most; requests keep the rest. */
   backgroundDb: Db;
   deployment: Deployment;
   redis: Redis;

@@ -28,7 +28,7 @@ describe('a saturated database pool', () => {
 });
 
 /**
- * Background writers (segment index, camera status) share the pool through a bound: a burst of them
+ * Background writers (the segment index's transactions) share the pool through a bound: a burst of them
  * (50 cameras starting together held 18 of 20 connections in open transactions) leaves requests
  * the other half.
  */

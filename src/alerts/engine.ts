@@ -64,6 +64,7 @@ export class AlertEngine {
   private owner = false;
   private chain: Promise<unknown> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
+  private readonly graceTimers = new Set<NodeJS.Timeout>();
   private unsubscribe: (() => void)[] = [];
   private lastHousekeeping = 0;
   private tickQueued = false;
@@ -93,16 +94,31 @@ export class AlertEngine {
     ];
     await this.enqueue(() => this.claim());
     const lease = setInterval(() => void this.keepLease(), Math.max(250, this.opts.leaseMs / 3));
-    const tick = setInterval(() => {
-      // One tick waits in the queue at most: a burst of events must not pile ticks up behind it.
-      if (this.tickQueued) return;
-      this.tickQueued = true;
-      void this.enqueue(() => {
-        this.tickQueued = false;
-        return this.tick();
-      });
-    }, this.opts.tickMs ?? 200);
+    const tick = setInterval(() => this.queueTick(), this.opts.tickMs ?? 200);
     this.timers.push(lease, tick);
+  }
+
+  private queueTick(): void {
+    // One tick waits in the queue at most: a burst of events must not pile ticks up behind it.
+    if (this.tickQueued) return;
+    this.tickQueued = true;
+    void this.enqueue(() => {
+      this.tickQueued = false;
+      return this.tick();
+    });
+  }
+
+  /** A tick as a condition's grace ends, not up to a tick period later (alert latency, issue 11). */
+  private tickWhenGraceEnds(since: Date): void {
+    const wait = since.getTime() + this.opts.graceMs - this.deps.clock.now().getTime();
+    const timer = setTimeout(
+      () => {
+        this.graceTimers.delete(timer);
+        this.queueTick();
+      },
+      Math.max(0, wait),
+    );
+    this.graceTimers.add(timer);
   }
 
   /**
@@ -232,6 +248,7 @@ export class AlertEngine {
       const windowStart = new Date(s.at.getTime() - this.opts.flapWindowMs);
       if ((await store.occurrencesSince(s.key, windowStart)) >= this.opts.flapThreshold)
         await this.open(c, s.at);
+      else this.tickWhenGraceEnds(s.at);
       return;
     }
     c.causes.delete(s.cause);
@@ -300,6 +317,7 @@ export class AlertEngine {
 
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    for (const t of this.graceTimers) clearTimeout(t);
     for (const off of this.unsubscribe) off();
     await this.chain.catch(() => undefined);
     if (this.owner) {

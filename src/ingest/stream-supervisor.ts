@@ -244,10 +244,17 @@ export class StreamSupervisor {
     let ended = null as { reason: string; detail: string } | null;
     let ticks = 0;
     let reported = false;
+    let lastTickAt = Date.now();
     const timer = setInterval(() => {
       const now = Date.now();
       const last = this.stats.lastPacketAt;
       if (ended) return;
+      // A tick this late means the event loop was blocked: the packets that arrived meanwhile are
+      // still unread behind this timer, so silence now says nothing about the camera. Judging it a
+      // stall restarted every pull at once after one long block, and the restarts blocked it again.
+      const late = now - lastTickAt > this.s.stallMs / 2;
+      lastTickAt = now;
+      if (late) return;
       if (last === null && now - startedAt > this.s.ioTimeoutMs + 2000) {
         ended = { reason: 'stalled', detail: 'connected but no frames arrive' };
         void proc.stop(1000);

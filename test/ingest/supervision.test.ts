@@ -136,6 +136,23 @@ describe('stream supervision against the lab', () => {
     expect(repaired.status).toBe('online');
   });
 
+  it('does not take its own blocked event loop for a stalled camera', async () => {
+    // Under load the service's event loop can stop for seconds (a burst of starts): the packets
+    // that came meanwhile are unread, not missing. Restarting every pull then fed the next block.
+    await waitFor(healthy, 20_000, 'healthy');
+    const before = (await camera()).health.reconnects;
+    const seen = statuses.length;
+    const until = Date.now() + 3500; // longer than the 2 s stall limit
+    while (Date.now() < until) {
+      // busy: nothing else in this process runs
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await camera();
+    expect(statuses.slice(seen).map((s) => s.status)).not.toContain('offline');
+    expect(after.status).toBe('online');
+    expect(after.health.reconnects).toBe(before);
+  });
+
   it('names the reason when the camera refuses the credentials on reconnect', async () => {
     const id = lab.cameras[0]!.id;
     await waitFor(healthy, 20_000, 'healthy');

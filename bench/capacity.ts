@@ -6,8 +6,8 @@
  *  2. the built service (`node dist/src/main.js`, every role, PostgreSQL and Redis as in production)
  *     supervising, recording and relaying the same cameras: CPU and PSS per camera, as ratios to 1;
  *  3. steps of N cameras until the service's CPU passes 70 % of the machine (or would, at the last
- *     step's cost per camera) or a camera is not supervised, recorded and healthy; at N = 50 the offline → socket.io alert p95 and the
- *     segment close → stored p95.
+ *     step's cost per camera) or a camera is not supervised, recorded and healthy; at N = 50 the
+ *     offline → socket.io alert p95 and the segment close → stored p95.
  * The lab (scale mode: pre-encoded 720p loops at ~1.5–2 Mbps) runs in this process's children and is
  * not counted. Run: npm run bench (or npx tsx bench/capacity.ts). BENCH_STEPS (default
  * 10,25,50,100,150,200), BENCH_WINDOW_SECONDS (default 15), BENCH_BASE (default 10).
@@ -301,8 +301,8 @@ export async function runCapacityBench(): Promise<void> {
     let baseCpu = 0;
     let last: { n: number; cpuPct: number } | null = null;
     for (const n of STEPS) {
-      // A step whose cameras would need more than the limit at the last step's cost per camera cannot
-      // pass; run, it saturated the machine (the lab shares its cores) for minutes before it failed.
+      // A step that would pass the limit at the last step's cost per camera cannot pass; run anyway,
+      // it saturated the machine (the lab shares its cores) for minutes before it failed.
       const projected = last ? (last.cpuPct / last.n) * n : 0;
       if (projected > CPU_LIMIT_PCT) {
         figures.stopReason = `at ${n}: not run, ${r1(projected / os.cpus().length)} % of the machine projected from ${last!.n} cameras`;

@@ -14,7 +14,6 @@ import {
 } from './room.js';
 import { SCENE_CHANGES, type SceneChange } from './scenes.js';
 import { startControlServer, type ControlServer } from './control.js';
-import { warmUpStreams } from './warm-up.js';
 
 export type LabFaultKind =
   | 'offline'
@@ -436,7 +435,6 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
 
   let control: ControlServer | null = null;
   try {
-    await warmUpStreams([...runtimes.values()].flatMap((rt) => [rt.info.rtsp.main, rt.info.rtsp.sub]));
     control = await startControlServer(lab, host);
   } catch (e) {
     await lab.stop();

@@ -388,8 +388,12 @@ class Lab:
             return
         now = time.monotonic()
         if "t0" not in feed:
+            # Running time, once the pipeline has one. A pipeline on its way to PLAYING has its clock
+            # before its base time: clock minus a base time of 0 put the first frames minutes in the
+            # future, and the client waited for them ("no answer within 20000 ms", ~1 in 20 sessions).
             clock = appsrc.get_clock()
-            base = clock.get_time() - appsrc.get_base_time() if clock is not None else 0
+            base_time = appsrc.get_base_time()
+            base = clock.get_time() - base_time if clock is not None and base_time > 0 else 0
             feed.update(t0=now, n=0, base=base)
         # Timestamps from the frame count, not the timer: the stream keeps its exact nominal rate.
         dur = Gst.SECOND // self.fps

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from '../../lab/index.js';
-import { changedFraction, grabGrey, mean, probe, waitFor } from '../../lab/observe.js';
+import { changedFraction, grabGrey, mean, probe, runWithDeadline, waitFor } from '../../lab/observe.js';
 
 // Scale mode: pre-encoded loops, nothing encoded while serving.
 let lab: Lab;
@@ -43,5 +43,31 @@ describe('scale mode', () => {
     );
     await lab.clear(cam.id);
     await expect(probe(cam.rtsp.main)).resolves.toMatchObject({ width: 640 });
+  });
+
+  it('answers every fresh session at once (frames stamped on the running time, not minutes ahead)', async () => {
+    // 1 in 20 sessions used to start while its pipeline had a clock but no base time yet, and got
+    // no picture for minutes; 80 sessions hit that with a probability of about 0.9.
+    const many = await startLab({ cameras: 10, mode: 'scale', width: 320, height: 180 });
+    const urls = many.cameras.flatMap((c) => [c.rtsp.main, c.rtsp.sub]);
+    try {
+      const unanswered: string[] = [];
+      for (let round = 0; round < 4; round++) {
+        await Promise.all(
+          urls.map(async (url) => {
+            const args = ['-v', 'error', '-rtsp_transport', 'tcp', '-timeout', '8000000'];
+            const r = await runWithDeadline(
+              'ffprobe',
+              [...args, '-show_entries', 'stream=codec_name', url],
+              9000,
+            );
+            if (r.code !== 0 || r.timedOut) unanswered.push(`${url} (round ${round})`);
+          }),
+        );
+      }
+      expect(unanswered).toEqual([]);
+    } finally {
+      await many.stop();
+    }
   });
 });

@@ -387,9 +387,14 @@ export async function runCapacityBench(): Promise<void> {
         figures.capacityCpuPerCamera = r2(use.cpuPct / n);
       } catch (err) {
         // The service failing under load (an API error, a crash) ends the stepping at this N.
-        rows.push({ cameras: n, ok: `no: ${(err as Error).message.slice(0, 120)}` });
-        figures.stopReason = `at ${n}: ${(err as Error).message.slice(0, 200)}`;
-        console.error(`at ${n}: ${(err as Error).message} (the service's log: ${svc.logFile})`);
+        // fetch's own message is "fetch failed"; what failed is in its cause.
+        const cause = (err as Error).cause as Error | undefined;
+        const message = `${(err as Error).message}${cause ? `: ${cause.message}` : ''}`;
+        const exited = svc.child.exitCode ?? svc.child.signalCode;
+        const why = exited !== null ? `${message} (the service exited: ${exited})` : message;
+        rows.push({ cameras: n, ok: `no: ${why.slice(0, 120)}` });
+        figures.stopReason = `at ${n}: ${why.slice(0, 200)}`;
+        console.error(`at ${n}: ${why} (the service's log: ${svc.logFile})`);
         break;
       }
     }

@@ -90,6 +90,9 @@ function* children(
   }
 }
 
+/** Enough of a fragmented segment's start to hold its ftyp and moov (a moov is a few hundred bytes). */
+const HEAD_BYTES = 64 * 1024;
+
 /**
  * Codec and picture size of the first video track, read from the segment's own `moov` (what a
  * per-segment ffprobe would say, without starting a process); null when the file has none.
@@ -97,19 +100,38 @@ function* children(
 export async function videoTrackInfo(
   file: string,
 ): Promise<{ codec: string; width: number; height: number } | null> {
-  const { boxes } = await topLevelBoxes(file);
-  const moov = boxes.find((b) => b.type === 'moov');
-  if (!moov || moov.size > 1 << 20) return null;
+  // Our segments keep the moov at the start (empty_moov): one read, not one per fragment.
   const fh = await open(file, 'r');
-  const buf = Buffer.alloc(moov.size);
   try {
-    await fh.read(buf, 0, moov.size, moov.offset);
+    const head = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await fh.read(head, 0, HEAD_BYTES, 0);
+    for (const box of children(head, 0, bytesRead))
+      if (box.type === 'moov') return firstVideoTrack(head, box.start, box.end);
   } finally {
     await fh.close();
   }
+  const { boxes } = await topLevelBoxes(file);
+  const moov = boxes.find((b) => b.type === 'moov');
+  if (!moov || moov.size > 1 << 20) return null;
+  const buf = Buffer.alloc(moov.size);
+  const moovFile = await open(file, 'r');
+  try {
+    await moovFile.read(buf, 0, moov.size, moov.offset);
+  } finally {
+    await moovFile.close();
+  }
+  return firstVideoTrack(buf, 8, moov.size);
+}
+
+/** The first visual sample entry under moov/trak/mdia/minf/stbl/stsd (the moov payload is `start`–`end`). */
+function firstVideoTrack(
+  buf: Buffer,
+  start: number,
+  end: number,
+): { codec: string; width: number; height: number } | null {
   const path = ['trak', 'mdia', 'minf', 'stbl', 'stsd'];
-  const walk = (start: number, end: number, depth: number): ReturnType<typeof sampleEntry> => {
-    for (const box of children(buf, start, end)) {
+  const walk = (from: number, to: number, depth: number): ReturnType<typeof sampleEntry> => {
+    for (const box of children(buf, from, to)) {
       if (box.type !== path[depth]) continue;
       const found =
         depth === path.length - 1 ? sampleEntry(box.start, box.end) : walk(box.start, box.end, depth + 1);
@@ -119,8 +141,8 @@ export async function videoTrackInfo(
   };
   // stsd: version/flags (4) and entry count (4), then sample entries; a visual entry keeps its
   // width and height 24 bytes into its payload.
-  const sampleEntry = (start: number, end: number) => {
-    for (const entry of children(buf, start + 8, end)) {
+  const sampleEntry = (from: number, to: number) => {
+    for (const entry of children(buf, from + 8, to)) {
       const codec = CODEC_BY_SAMPLE_ENTRY[entry.type];
       if (codec && entry.start + 28 <= entry.end)
         return {
@@ -131,5 +153,5 @@ export async function videoTrackInfo(
     }
     return null;
   };
-  return walk(8, moov.size, 0);
+  return walk(start, end, 0);
 }

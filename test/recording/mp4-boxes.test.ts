@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +21,16 @@ describe('videoTrackInfo: codec and size from a segment’s own moov', () => {
       ...['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', FRAGMENTED_MOVFLAGS, file],
     ]);
     expect(await videoTrackInfo(file)).toEqual({ codec: 'h264', width: 352, height: 288 });
+  });
+
+  it('finds a moov after a long mdat too (an MP4 that is not fragmented)', async () => {
+    const file = path.join(dir, 'plain.mp4');
+    await promisify(execFile)('ffmpeg', [
+      ...['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-frames:v', '100'],
+      ...['-c:v', 'libx264', '-b:v', '2M', '-pix_fmt', 'yuv420p', file],
+    ]);
+    expect((await stat(file)).size).toBeGreaterThan(64 * 1024); // past the one read of the file's start
+    expect(await videoTrackInfo(file)).toEqual({ codec: 'h264', width: 320, height: 240 });
   });
 
   it('answers null for a file that is not an MP4', async () => {

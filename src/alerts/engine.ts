@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import pRetry from 'p-retry';
 import type { Clock } from '../platform/clock.js';
+import { UnavailableError } from '../platform/errors.js';
 import type { CameraStatusEvent, IngestEvents } from '../ingest/events.js';
 import type { EventSubscriber } from '../platform/event-bus.js';
 import type { RecordingEvents } from '../recording/events.js';
@@ -68,6 +70,7 @@ export class AlertEngine {
   private unsubscribe: (() => void)[] = [];
   private lastHousekeeping = 0;
   private tickQueued = false;
+  private closed = false;
 
   constructor(
     private readonly deps: {
@@ -149,9 +152,19 @@ export class AlertEngine {
     return this.owner;
   }
 
-  /** Runs after everything queued before it; callers (and tests) may await it. */
+  /**
+   * Runs after everything queued before it; callers (and tests) may await it. A step that finds the
+   * database busy is tried again: dropped, a camera going offline during a start burst never opened
+   * its alert (the capacity bench's 50-camera start ran the pool dry for 5 s).
+   */
   enqueue<T>(fn: () => Promise<T>): Promise<T | undefined> {
-    const next = this.chain.then(fn).catch((err: unknown) => {
+    const step = () =>
+      pRetry(fn, {
+        retries: 4,
+        minTimeout: 250,
+        shouldRetry: (err) => err instanceof UnavailableError && !this.closed,
+      });
+    const next = this.chain.then(step).catch((err: unknown) => {
       this.deps.log.error({ err }, 'alert engine step failed');
       return undefined;
     });
@@ -316,6 +329,7 @@ export class AlertEngine {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const t of this.timers) clearInterval(t);
     for (const t of this.graceTimers) clearTimeout(t);
     for (const off of this.unsubscribe) off();

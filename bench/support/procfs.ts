@@ -58,3 +58,16 @@ export async function usageOver(pids: number[], seconds: number): Promise<Usage>
     processes: pids.length,
   };
 }
+
+/** Busy and total jiffies of the whole machine, from /proc/stat's first line. */
+export async function machineTicks(): Promise<{ busy: number; total: number }> {
+  const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1, 9);
+  const n = fields.map(Number);
+  const total = n.reduce((a, b) => a + b, 0);
+  return { busy: total - n[3]! - n[4]!, total }; // idle and iowait are not busy
+}
+
+/** How busy the whole machine was between two readings of machineTicks, in %. */
+export function busyPct(from: { busy: number; total: number }, to: { busy: number; total: number }): number {
+  return to.total > from.total ? ((to.busy - from.busy) / (to.total - from.total)) * 100 : 0;
+}

@@ -350,15 +350,22 @@ async function s3StoreLatency(lab: Lab, n: number) {
     for (const upTo of [BASE, n]) {
       await addCameras(svc, siteId, lab.cameras.slice(ids.size, upTo), ids);
       const state = await settle(svc, siteId, upTo);
-      if (state.notOnline.length || state.notRecorded.length)
-        throw new Error(
-          `${state.notOnline.length} of ${upTo} not online, ${state.notRecorded.length} not recorded`,
-        );
+      if (state.notOnline.length) throw new Error(`${state.notOnline.length} of ${upTo} not online`);
     }
-    await storeLaneCatchUp(svc);
+    // Measured whether or not the lane caught up: a lane that cannot keep up shows in the rates.
+    const catchUp = await storeLaneCatchUp(svc);
     const before = (await storeLatency(svc, new Map())).raw;
-    await sleep(3 * SEGMENT_SECONDS * 1000);
-    return await storeLatency(svc, before);
+    const machineBefore = await machineTicks();
+    const seconds = 3 * SEGMENT_SECONDS;
+    await sleep(seconds * 1000);
+    const latency = await storeLatency(svc, before);
+    return {
+      ...latency,
+      catchUp,
+      storedPerSecond: r1(latency.samples / seconds),
+      closedPerSecond: r1(n / SEGMENT_SECONDS),
+      machineBusy: r1(busyPct(machineBefore, await machineTicks())),
+    };
   } finally {
     await svc?.stop();
     await s3.stop();
@@ -494,7 +501,7 @@ export async function runCapacityBench(): Promise<void> {
     await lab.stop();
   }
   const store = figures.store as Awaited<ReturnType<typeof storeLatency>> | undefined;
-  const storeS3 = figures.storeS3 as Awaited<ReturnType<typeof storeLatency>> | undefined;
+  const storeS3 = figures.storeS3 as Awaited<ReturnType<typeof s3StoreLatency>> | undefined;
   const alerts = figures.alerts as Awaited<ReturnType<typeof offlineAlerts>> | undefined;
   console.table(rows);
   const wall = Math.round((Date.now() - started) / 1000);
@@ -580,7 +587,9 @@ export async function runCapacityBench(): Promise<void> {
       met: Number(storeS3?.p95AtMost) <= 1,
       why:
         storeS3 &&
-        `${Math.round(storeS3.withinOneSecond * 100)} % within 1 s; s3rver runs in the bench's process`,
+        `${Math.round(storeS3.withinOneSecond * 100)} % within 1 s; ${storeS3.storedPerSecond} segments stored a ` +
+          `second against ${storeS3.closedPerSecond} closed (caught up after the ramp: ${storeS3.catchUp} s); the ` +
+          `machine was ${storeS3.machineBusy} % busy, s3rver included (it runs in the bench's process)`,
     },
     { figure: 'bench wall time, s', value: wall, target: '≤ 600', met: wall <= 600 },
   ];

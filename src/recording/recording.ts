@@ -119,7 +119,8 @@ export class Recording {
     this.playback = new Playback({
       db: d.db,
       store: d.store,
-      index: this.index,
+      // Playback answers requests: its reads take the request pool, not the background writers' share.
+      index: new SegmentIndex(d.db, d.clock),
       audit: d.audit,
       ffmpeg: this.ffmpeg,
       log: d.log,

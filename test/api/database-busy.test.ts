@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedUnit, startTestService, type TestService } from '../support/service.js';
+import { REGISTRY_ENV } from './fixtures.js';
 
 /**
  * Under load every connection of the pool can be taken (the capacity bench's 50-camera step ran the
@@ -35,12 +36,18 @@ describe('a saturated database pool', () => {
 describe('a burst of background database writes', () => {
   let svc: TestService;
   beforeAll(async () => {
-    svc = await startTestService({ DATABASE_POOL_SIZE: '4', ROLES: 'api' });
+    svc = await startTestService({ ...REGISTRY_ENV, DATABASE_POOL_SIZE: '4' });
   });
   afterAll(async () => svc?.stop());
 
   it('holds at most half the pool, and requests are answered meanwhile', async () => {
     const { site, operator } = await seedUnit(svc);
+    const cam = await operator.post('/cameras', {
+      siteId: site.id,
+      name: 'C1',
+      rtspUrl: 'rtsp://192.0.2.1/1',
+    });
+    expect(cam.status, JSON.stringify(cam.body)).toBe(201);
     let running = 0;
     let most = 0;
     const burst = Promise.all(
@@ -58,7 +65,11 @@ describe('a burst of background database writes', () => {
       const r = await operator.get(`/sites/${site.id}`);
       expect(r.status, JSON.stringify(r.body)).toBe(200);
     }
-    // Three requests while the burst needs 3 s: none waited for it.
+    // Playback reads the segment index too, on the request pool: no footage yet, and answered at once.
+    const span = `from=${new Date(Date.now() - 60_000).toISOString()}&to=${new Date().toISOString()}`;
+    const playlist = await operator.get(`/cameras/${cam.body.id}/playback.m3u8?${span}`);
+    expect(playlist.status, JSON.stringify(playlist.body)).toBe(404);
+    // Four requests while the burst needs 3 s: none waited for it.
     expect(Date.now() - started).toBeLessThan(2500);
     await burst;
     expect(most).toBe(2);

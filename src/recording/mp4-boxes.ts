@@ -100,27 +100,22 @@ const HEAD_BYTES = 64 * 1024;
 export async function videoTrackInfo(
   file: string,
 ): Promise<{ codec: string; width: number; height: number } | null> {
-  // Our segments keep the moov at the start (empty_moov): one read, not one per fragment.
   const fh = await open(file, 'r');
   try {
+    // Our segments keep the moov at the start (empty_moov): one read, not one per fragment.
     const head = Buffer.alloc(HEAD_BYTES);
     const { bytesRead } = await fh.read(head, 0, HEAD_BYTES, 0);
     for (const box of children(head, 0, bytesRead))
       if (box.type === 'moov') return firstVideoTrack(head, box.start, box.end);
+    // Any other MP4: find the moov among the top-level boxes.
+    const moov = (await topLevelBoxes(file)).boxes.find((b) => b.type === 'moov');
+    if (!moov || moov.size > 1 << 20) return null;
+    const buf = Buffer.alloc(moov.size);
+    await fh.read(buf, 0, moov.size, moov.offset);
+    return firstVideoTrack(buf, 8, moov.size);
   } finally {
     await fh.close();
   }
-  const { boxes } = await topLevelBoxes(file);
-  const moov = boxes.find((b) => b.type === 'moov');
-  if (!moov || moov.size > 1 << 20) return null;
-  const buf = Buffer.alloc(moov.size);
-  const moovFile = await open(file, 'r');
-  try {
-    await moovFile.read(buf, 0, moov.size, moov.offset);
-  } finally {
-    await moovFile.close();
-  }
-  return firstVideoTrack(buf, 8, moov.size);
 }
 
 /** The first visual sample entry under moov/trak/mdia/minf/stbl/stsd (the moov payload is `start`–`end`). */

@@ -7,10 +7,12 @@
  *     supervising, recording and relaying the same cameras: CPU and PSS per camera, as ratios to 1;
  *  3. steps of N cameras until the service's CPU passes 70 % of the machine (or would, at the last
  *     step's cost per camera) or a camera is not supervised, recorded and healthy; at N = 50 the
- *     offline → socket.io alert p95 and the segment close → stored p95.
+ *     offline → socket.io alert p95 and the segment close → stored p95, once the store lane has
+ *     caught up, with how busy the whole machine was;
+ *  4. a second service with its footage in S3 (s3rver), 50 cameras: segment close → stored again.
  * The lab (scale mode: pre-encoded 720p loops at ~1.5–2 Mbps) runs in this process's children and is
  * not counted. Run: npm run bench (or npx tsx bench/capacity.ts). BENCH_STEPS (default
- * 10,25,50,100,150,200), BENCH_WINDOW_SECONDS (default 15), BENCH_BASE (default 10).
+ * 10,25,50,75,100,150,200), BENCH_WINDOW_SECONDS (default 15), BENCH_BASE (default 10).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -39,8 +41,8 @@ const BASE = num('BENCH_BASE', 10);
 /** The service's default segment length, so upload load is what a deployment sees. */
 const SEGMENT_SECONDS = 10;
 const CPU_LIMIT_PCT = 0.7 * os.cpus().length * 100;
-/** Cameras of the S3 store-latency run (the issue's N for that figure). */
-const S3_CAMERAS = 50;
+/** The step at which the latency figures are taken (alerts, store local and S3), the issue's N. */
+const LATENCY_AT = 50;
 const ADMIN_PASSWORD = 'bench-admin-password';
 
 const pct = (xs: number[], p: number) => {
@@ -374,7 +376,8 @@ async function s3StoreLatency(lab: Lab, n: number) {
 
 export async function runCapacityBench(): Promise<void> {
   const started = Date.now();
-  const maxN = Math.max(...STEPS, BASE);
+  // The S3 run takes LATENCY_AT cameras whatever the steps.
+  const maxN = Math.max(...STEPS, BASE, LATENCY_AT);
   console.error(`starting a lab of ${maxN} scale-mode cameras (720p, 15 fps)`);
   const lab = await startLab({ cameras: maxN, mode: 'scale', width: 1280, height: 720, fps: 15 });
   let svc: Service | null = null;
@@ -413,7 +416,7 @@ export async function runCapacityBench(): Promise<void> {
         let state = await settle(svc, siteId, n);
         // The ramp's first segments queue behind each other; the figures are the steady state's.
         const catchUp = await storeLaneCatchUp(svc);
-        if (n === 50) figures.storeCatchUpSeconds = catchUp;
+        if (n === LATENCY_AT) figures.storeCatchUpSeconds = catchUp;
         const storeBefore = (await storeLatency(svc, new Map())).raw;
         const machineBefore = await machineTicks();
         const children = await descendants(svc.child.pid!);
@@ -455,14 +458,17 @@ export async function runCapacityBench(): Promise<void> {
           // What one more camera costs, without the process's fixed share (pools, timers, engine).
           figures.marginalRatioCpu = r2((use.cpuPct - baseCpu) / (n - BASE) / (bare.cpuPct / BASE));
         }
-        if (n === 50) {
+        if (n === LATENCY_AT) {
           await sleep(2 * SEGMENT_SECONDS * 1000);
           figures.store = await storeLatency(svc, storeBefore);
           // The whole machine (the service, the lab's cameras, PostgreSQL, Redis, the bench).
-          figures.machineBusyAt50 = r1(busyPct(machineBefore, await machineTicks()));
-          figures.serviceShareAt50 = r1(use.cpuPct / os.cpus().length);
+          figures.machineBusy = r1(busyPct(machineBefore, await machineTicks()));
+          figures.serviceShare = r1(use.cpuPct / os.cpus().length);
           figures.alerts = await offlineAlerts(svc, lab, siteId, ids);
-          console.error('at 50:', JSON.stringify({ store: figures.store, alerts: figures.alerts }));
+          console.error(
+            `at ${LATENCY_AT}:`,
+            JSON.stringify({ store: figures.store, alerts: figures.alerts }),
+          );
         }
         if (!ok) {
           figures.stopReason = `at ${n}: ${state.notOnline.length} not online and healthy, ${state.notRecorded.length} not recorded, ${r1(use.cpuPct / os.cpus().length)} % of the machine`;
@@ -490,11 +496,11 @@ export async function runCapacityBench(): Promise<void> {
     svc = null;
     // The same figure with the footage in S3, on a service of its own (the machine is shared).
     try {
-      figures.storeS3 = await s3StoreLatency(lab, S3_CAMERAS);
-      console.error(`S3 at ${S3_CAMERAS}:`, JSON.stringify(figures.storeS3));
+      figures.storeS3 = await s3StoreLatency(lab, LATENCY_AT);
+      console.error(`S3 at ${LATENCY_AT}:`, JSON.stringify(figures.storeS3));
     } catch (err) {
       figures.storeS3Error = (err as Error).message;
-      console.error(`S3 at ${S3_CAMERAS}: ${(err as Error).message}`);
+      console.error(`S3 at ${LATENCY_AT}: ${(err as Error).message}`);
     }
   } finally {
     await svc?.stop();
@@ -511,9 +517,9 @@ export async function runCapacityBench(): Promise<void> {
     `for the picture checks is ${r2((figures.keyframesRatio as number) - 1)}× bare by itself; node ` +
     `(picture checks, packet log, health, segment hashing and upload) adds ${figures.nodeRatioCpu}× bare`;
   const busyWhy =
-    figures.machineBusyAt50 !== undefined
-      ? `the machine was ${figures.machineBusyAt50} % busy at 50 cameras, the service ${figures.serviceShareAt50} % of it ` +
-        `(the rest: the lab's 50 RTSP cameras, PostgreSQL, Redis and the bench on the same 2 cores)`
+    figures.machineBusy !== undefined
+      ? `the machine was ${figures.machineBusy} % busy at ${LATENCY_AT} cameras, the service ${figures.serviceShare} % of it ` +
+        `(the rest: the lab's ${LATENCY_AT} RTSP cameras, PostgreSQL, Redis and the bench on the same 2 cores)`
       : undefined;
   const targets: { figure: string; value: unknown; target: string; met: boolean; why?: string }[] = [
     {
@@ -559,20 +565,20 @@ export async function runCapacityBench(): Promise<void> {
     },
     { figure: 'PSS at that capacity, MB', value: figures.capacityPss, target: '', met: true },
     {
-      figure: 'offline → socket.io alert p95 at 50, ms',
+      figure: `offline → socket.io alert p95 at ${LATENCY_AT}, ms`,
       value: alerts?.p95,
       target: '≤ 2000',
       met: (alerts?.p95 ?? Infinity) <= 2000,
       why: busyWhy,
     },
     {
-      figure: 'store lane caught up after adding cameras 11–50, s',
+      figure: `store lane caught up after adding cameras to ${LATENCY_AT}, s`,
       value: figures.storeCatchUpSeconds,
       target: '',
       met: true,
     },
     {
-      figure: 'segment close → stored p95 at 50 (local), s, at most',
+      figure: `segment close → stored p95 at ${LATENCY_AT} (local), s, at most`,
       value: store?.p95AtMost,
       target: '≤ 1',
       met: Number(store?.p95AtMost) <= 1,
@@ -581,7 +587,7 @@ export async function runCapacityBench(): Promise<void> {
         .join('; '),
     },
     {
-      figure: `segment close → stored p95 at ${S3_CAMERAS} (S3), s, at most`,
+      figure: `segment close → stored p95 at ${LATENCY_AT} (S3), s, at most`,
       value: storeS3?.p95AtMost ?? figures.storeS3Error,
       target: '≤ 1',
       met: Number(storeS3?.p95AtMost) <= 1,
